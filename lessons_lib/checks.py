@@ -1,0 +1,112 @@
+"""Argument checks shared by every public function of the course library.
+
+Bad input should stop at the door with a sentence that says what was wrong and
+what is allowed -- never as a numpy traceback ten frames deep. Each helper here
+either returns a clean value (a Python float, a float64 array) or raises
+``ValueError`` naming the argument.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+
+
+def check_number(name: str, value: object) -> float:
+    """Return ``value`` as a float, or raise if it is not a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_learning_rate(value: object, name: str = "lr") -> float:
+    """A learning rate is a finite number >= 0 (0 is allowed: nothing moves)."""
+    value = check_number(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value} (a negative learning rate climbs the loss)")
+    return value
+
+
+def check_beta(value: object, name: str) -> float:
+    """A decay rate beta of an exponential average lies in [0, 1).
+
+    beta = 1 would never forget the starting zero (and the bias correction
+    1 - beta**t would divide by zero); beta < 0 makes the average flip sign.
+    """
+    value = check_number(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return value
+
+
+def check_non_negative(value: object, name: str) -> float:
+    """A finite number >= 0 (epsilon, weight decay, dampening...)."""
+    value = check_number(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def check_flag(value: object, name: str) -> bool:
+    """A True/False switch; 0 and 1 are not accepted, to catch swapped arguments."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """A whole number >= 1 (a step count, a batch size)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def as_float_array(value: object, name: str) -> np.ndarray:
+    """Return ``value`` as a float64 array with only finite entries."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinity; every entry must be finite")
+    return array
+
+
+def check_same_shape(array: np.ndarray, name: str, expected_shape: tuple[int, ...], of: str) -> None:
+    """Raise if ``array`` does not have the shape of the parameters."""
+    if array.shape != expected_shape:
+        raise ValueError(f"{name} has shape {array.shape}, but {of} has shape {expected_shape}; they must match")
+
+
+def check_step_inputs(theta: object, grad: object) -> tuple[np.ndarray, np.ndarray]:
+    """The common door of every ``step``: finite float64 parameters and a gradient of the same shape."""
+    theta = as_float_array(theta, "theta")
+    grad = as_float_array(grad, "grad")
+    check_same_shape(grad, "grad", theta.shape, of="theta")
+    return theta, grad
+
+
+def check_state_arrays(
+    state: object, expected_shape: tuple[int, ...], state_type: type, required: tuple[str, ...] = ()
+) -> None:
+    """Raise unless ``state`` is a ``state_type`` whose arrays match the parameters' shape.
+
+    ``required`` names the fields that this rule's settings need as arrays (for
+    example the momentum buffer when momentum > 0), to catch a state made by a
+    rule with other settings.
+    """
+    if not isinstance(state, state_type):
+        raise ValueError(
+            f"state must be a {state_type.__name__} (from this rule's init), got {type(state).__name__}"
+        )
+    for field in required:
+        if not isinstance(getattr(state, field), np.ndarray):
+            raise ValueError(f"state.{field} is missing; make the state with this rule's init(theta)")
+    for field, value in vars(state).items():
+        if isinstance(value, np.ndarray):
+            check_same_shape(value, f"state.{field}", expected_shape, of="theta")

@@ -1,0 +1,28 @@
+"""The update rules of the course, one module each, following torch.optim's conventions.
+
+Every rule is a small frozen dataclass of hyperparameters (checked when it is
+made) with two methods:
+
+* ``init(theta) -> state``: what the rule remembers before the first step;
+* ``step(theta, grad, state) -> (new_theta, new_state)``: one update. Nothing
+  is modified in place, so you can print, keep and compare every state.
+"""
+
+from lessons_lib.optim.adagrad import AdaGrad, AdaGradState
+from lessons_lib.optim.adam import Adam, AdamState, AdamW
+from lessons_lib.optim.rmsprop import RMSprop, RMSpropState
+from lessons_lib.optim.sgd import SGD, EMAMomentum, EMAMomentumState, SGDState
+
+__all__ = [
+    "SGD",
+    "SGDState",
+    "EMAMomentum",
+    "EMAMomentumState",
+    "AdaGrad",
+    "AdaGradState",
+    "RMSprop",
+    "RMSpropState",
+    "Adam",
+    "AdamState",
+    "AdamW",
+]

@@ -1,0 +1,106 @@
+"""RMSprop: AdaGrad's sum of squares replaced by an exponential average."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lessons_lib.checks import (
+    check_beta,
+    check_flag,
+    check_learning_rate,
+    check_non_negative,
+    check_state_arrays,
+    check_step_inputs,
+)
+
+
+@dataclass(frozen=True)
+class RMSpropState:
+    """What RMSprop remembers: v, the average of g² (starts at 0); ḡ, the
+    average of g (only when centered, else None); b, the momentum buffer
+    (only when momentum > 0, else None)."""
+
+    square_avg: np.ndarray
+    grad_avg: np.ndarray | None = None
+    momentum_buffer: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class RMSprop:
+    r"""RMSprop, as in ``torch.optim.RMSprop``.
+
+    Hyperparameters: learning rate η (``lr``), decay β (``beta``; PyTorch
+    calls it ``alpha``, Keras ``rho``, optax ``decay``), ε (``eps``),
+    momentum μ, ``centered``, L2 coefficient λ (``weight_decay``).
+
+    One step::
+
+        g ← g + λ θ                          (only if λ > 0)
+        v ← β v + (1 − β) g²
+        ḡ ← β ḡ + (1 − β) g                  (only if centered)
+        r ← √(v − ḡ²) + ε  if centered,  else  r ← √v + ε
+        b ← μ b + g / r,   θ ← θ − η b       if μ > 0
+        θ ← θ − η g / r                      otherwise
+
+    State: v and (centered) ḡ start at 0; b starts at 0.
+
+    Other frameworks put ε *inside* the root: Keras ``RMSprop`` uses
+    ``θ ← θ − η g / √(v + ε)`` with ρ = 0.9, ε = 1e-7; optax ``rmsprop``
+    uses ``g / √(v + ε)`` with decay 0.9, ε = 1e-8. PyTorch's defaults are
+    β = 0.99, ε = 1e-8.
+    """
+
+    lr: float = 0.01
+    beta: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+    centered: bool = False
+    weight_decay: float = 0.0
+    name: str = "RMSprop"
+
+    def __post_init__(self) -> None:
+        check_learning_rate(self.lr)
+        check_beta(self.beta, "beta")
+        check_non_negative(self.eps, "eps")
+        check_beta(self.momentum, "momentum")
+        check_flag(self.centered, "centered")
+        check_non_negative(self.weight_decay, "weight_decay")
+
+    def init(self, theta: np.ndarray) -> RMSpropState:
+        """The state before the first step: zero averages (and zero momentum buffer)."""
+        theta, _ = check_step_inputs(theta, theta)
+        zeros = np.zeros_like(theta)
+        return RMSpropState(
+            square_avg=zeros,
+            grad_avg=zeros if self.centered else None,
+            momentum_buffer=zeros if self.momentum > 0 else None,
+        )
+
+    def step(self, theta: np.ndarray, grad: np.ndarray, state: RMSpropState) -> tuple[np.ndarray, RMSpropState]:
+        """One update; returns the new parameters and the new state."""
+        theta, g = check_step_inputs(theta, grad)
+        required = ["square_avg"]
+        if self.centered:
+            required.append("grad_avg")
+        if self.momentum > 0:
+            required.append("momentum_buffer")
+        check_state_arrays(state, theta.shape, RMSpropState, tuple(required))
+
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * theta
+        v = self.beta * state.square_avg + (1 - self.beta) * g**2
+        if self.centered:
+            g_avg = self.beta * state.grad_avg + (1 - self.beta) * g
+            r = np.sqrt(v - g_avg**2) + self.eps
+        else:
+            g_avg = None
+            r = np.sqrt(v) + self.eps
+        if self.momentum > 0:
+            b = self.momentum * state.momentum_buffer + g / r
+            theta = theta - self.lr * b
+        else:
+            b = None
+            theta = theta - self.lr * g / r
+        return theta, RMSpropState(square_avg=v, grad_avg=g_avg, momentum_buffer=b)
