@@ -9,6 +9,7 @@ either returns a clean value (a Python float, a float64 array) or raises
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from numbers import Real
 
 import numpy as np
@@ -52,6 +53,14 @@ def check_non_negative(value: object, name: str) -> float:
     return value
 
 
+def check_positive(value: object, name: str) -> float:
+    """A finite number > 0 (epsilon: 0 would divide by zero wherever a gradient is exactly 0)."""
+    value = check_number(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value} (it keeps the division finite when a gradient is 0)")
+    return value
+
+
 def check_flag(value: object, name: str) -> bool:
     """A True/False switch; 0 and 1 are not accepted, to catch swapped arguments."""
     if not isinstance(value, (bool, np.bool_)):
@@ -67,11 +76,18 @@ def check_positive_int(value: object, name: str) -> int:
 
 
 def as_float_array(value: object, name: str) -> np.ndarray:
-    """Return ``value`` as a float64 array with only finite entries."""
+    """Return ``value`` as a float64 array with only finite entries.
+
+    Accepts numbers, lists and arrays of integers or floats; refuses text,
+    booleans and complex numbers rather than guessing what was meant.
+    """
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.asarray(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must hold real numbers (integers or floats), got dtype {array.dtype}")
+    array = array.astype(np.float64, copy=False)
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinity; every entry must be finite")
     return array
@@ -92,21 +108,52 @@ def check_step_inputs(theta: object, grad: object) -> tuple[np.ndarray, np.ndarr
 
 
 def check_state_arrays(
-    state: object, expected_shape: tuple[int, ...], state_type: type, required: tuple[str, ...] = ()
+    state: object,
+    expected_shape: tuple[int, ...],
+    state_type: type,
+    required: tuple[str, ...] = (),
+    non_negative: tuple[str, ...] = (),
 ) -> None:
-    """Raise unless ``state`` is a ``state_type`` whose arrays match the parameters' shape.
+    """Raise unless ``state`` is a ``state_type`` whose arrays fit the parameters.
 
-    ``required`` names the fields that this rule's settings need as arrays (for
-    example the momentum buffer when momentum > 0), to catch a state made by a
-    rule with other settings.
+    Every field that is not None and not the step count ``t`` must be a finite
+    float array of the parameters' shape. ``required`` names the fields that
+    this rule's settings need (for example the momentum buffer when momentum > 0),
+    to catch a state made by a rule with other settings; ``non_negative`` names
+    averages of squares, which can never be below zero.
     """
     if not isinstance(state, state_type):
         raise ValueError(
             f"state must be a {state_type.__name__} (from this rule's init), got {type(state).__name__}"
         )
-    for field in required:
-        if not isinstance(getattr(state, field), np.ndarray):
-            raise ValueError(f"state.{field} is missing; make the state with this rule's init(theta)")
     for field, value in vars(state).items():
-        if isinstance(value, np.ndarray):
-            check_same_shape(value, f"state.{field}", expected_shape, of="theta")
+        if field == "t":
+            continue
+        if value is None:
+            if field in required:
+                raise ValueError(f"state.{field} is missing; make the state with this rule's init(theta)")
+            continue
+        if not isinstance(value, (np.ndarray, np.floating)) or value.dtype != np.float64:
+            raise ValueError(f"state.{field} must be a float64 array (as made by init), got {type(value).__name__}")
+        check_same_shape(value, f"state.{field}", expected_shape, of="theta")
+        if not np.isfinite(value).all():
+            raise ValueError(f"state.{field} contains NaN or infinity; every entry must be finite")
+        if field in non_negative and (value < 0).any():
+            raise ValueError(f"state.{field} has negative entries; an average of squares is >= 0")
+
+
+def check_step_count(t: object) -> int:
+    """The step count ``t`` of a state: a whole number >= 0 (0 before the first step)."""
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+        raise ValueError(f"state.t must be a whole number >= 0, got {t!r}")
+    return int(t)
+
+
+def set_checked(rule: object, field: str, check: Callable[[object, str], object]) -> None:
+    """Check a hyperparameter of a frozen dataclass and store the clean value.
+
+    ``check`` returns the value as a plain float (or bool), so that a float32 or
+    an integer given by the caller cannot change the arithmetic of the rule.
+    Frozen dataclasses can only be written to with ``object.__setattr__``.
+    """
+    object.__setattr__(rule, field, check(getattr(rule, field), field))

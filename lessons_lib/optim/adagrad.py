@@ -9,8 +9,10 @@ import numpy as np
 from lessons_lib.checks import (
     check_learning_rate,
     check_non_negative,
+    check_positive,
     check_state_arrays,
     check_step_inputs,
+    set_checked,
 )
 
 
@@ -51,10 +53,10 @@ class AdaGrad:
     name: str = "AdaGrad"
 
     def __post_init__(self) -> None:
-        check_learning_rate(self.lr)
-        check_non_negative(self.eps, "eps")
-        check_non_negative(self.initial_accumulator_value, "initial_accumulator_value")
-        check_non_negative(self.weight_decay, "weight_decay")
+        set_checked(self, "lr", check_learning_rate)
+        set_checked(self, "eps", check_positive)
+        set_checked(self, "initial_accumulator_value", check_non_negative)
+        set_checked(self, "weight_decay", check_non_negative)
 
     def init(self, theta: np.ndarray) -> AdaGradState:
         """The state before the first step: s = s₀ everywhere."""
@@ -64,7 +66,8 @@ class AdaGrad:
     def step(self, theta: np.ndarray, grad: np.ndarray, state: AdaGradState) -> tuple[np.ndarray, AdaGradState]:
         """One update; returns the new parameters and the new state."""
         theta, g = check_step_inputs(theta, grad)
-        check_state_arrays(state, theta.shape, AdaGradState)
+        check_state_arrays(state, theta.shape, AdaGradState, required=("sum_of_squares",),
+                           non_negative=("sum_of_squares",))
 
         if self.weight_decay != 0:
             g = g + self.weight_decay * theta

@@ -11,8 +11,11 @@ from lessons_lib.checks import (
     check_flag,
     check_learning_rate,
     check_non_negative,
+    check_positive,
     check_state_arrays,
+    check_step_count,
     check_step_inputs,
+    set_checked,
 )
 
 
@@ -70,19 +73,20 @@ class Adam:
     name: str = "Adam"
 
     def __post_init__(self) -> None:
-        check_learning_rate(self.lr)
-        check_beta(self.beta1, "beta1")
-        check_beta(self.beta2, "beta2")
-        check_non_negative(self.eps, "eps")
-        check_non_negative(self.weight_decay, "weight_decay")
-        check_flag(self.amsgrad, "amsgrad")
-        check_flag(self.bias_correction, "bias_correction")
+        set_checked(self, "lr", check_learning_rate)
+        set_checked(self, "beta1", check_beta)
+        set_checked(self, "beta2", check_beta)
+        set_checked(self, "eps", check_positive)
+        set_checked(self, "weight_decay", check_non_negative)
+        set_checked(self, "amsgrad", check_flag)
+        set_checked(self, "bias_correction", check_flag)
 
     def init(self, theta: np.ndarray) -> AdamState:
         """The state before the first step: t = 0 and zero moments."""
         theta, _ = check_step_inputs(theta, theta)
-        zeros = np.zeros_like(theta)
-        return AdamState(t=0, m=zeros, v=zeros, v_max=zeros if self.amsgrad else None)
+        return AdamState(
+            t=0, m=np.zeros_like(theta), v=np.zeros_like(theta), v_max=np.zeros_like(theta) if self.amsgrad else None
+        )
 
     def step(self, theta: np.ndarray, grad: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
         """One update; returns the new parameters and the new state."""
@@ -95,9 +99,8 @@ class Adam:
 
     def _check_state(self, state: AdamState, theta: np.ndarray) -> None:
         required = ("m", "v", "v_max") if self.amsgrad else ("m", "v")
-        check_state_arrays(state, theta.shape, AdamState, required)
-        if isinstance(state.t, bool) or not isinstance(state.t, (int, np.integer)) or state.t < 0:
-            raise ValueError(f"state.t must be a whole number >= 0, got {state.t!r}")
+        check_state_arrays(state, theta.shape, AdamState, required, non_negative=("v", "v_max"))
+        check_step_count(state.t)
 
     def _adaptive_step(self, theta: np.ndarray, g: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
         """θ ← θ − η m̂ / (√v̂ + ε), shared by Adam and AdamW."""
@@ -135,6 +138,14 @@ class AdamW(Adam):
 
     weight_decay: float = 1e-2
     name: str = "AdamW"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.lr * self.weight_decay >= 1:
+            raise ValueError(
+                f"lr * weight_decay must be < 1, got {self.lr} * {self.weight_decay}; "
+                "the decay factor 1 - lr * weight_decay would not be positive"
+            )
 
     def step(self, theta: np.ndarray, grad: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
         """One update; returns the new parameters and the new state."""

@@ -11,8 +11,10 @@ from lessons_lib.checks import (
     check_flag,
     check_learning_rate,
     check_non_negative,
+    check_positive,
     check_state_arrays,
     check_step_inputs,
+    set_checked,
 )
 
 
@@ -40,11 +42,15 @@ class RMSprop:
         g ← g + λ θ                          (only if λ > 0)
         v ← β v + (1 − β) g²
         ḡ ← β ḡ + (1 − β) g                  (only if centered)
-        r ← √(v − ḡ²) + ε  if centered,  else  r ← √v + ε
+        r ← √max(v − ḡ², 0) + ε  if centered,  else  r ← √v + ε
         b ← μ b + g / r,   θ ← θ − η b       if μ > 0
         θ ← θ − η g / r                      otherwise
 
     State: v and (centered) ḡ start at 0; b starts at 0.
+
+    v − ḡ² is a variance, never negative in exact arithmetic; after thousands
+    of steps of a constant gradient, rounding can push it a hair below zero,
+    where PyTorch's square root gives NaN. Here it is clamped at 0 instead.
 
     Other frameworks put ε *inside* the root: Keras ``RMSprop`` uses
     ``θ ← θ − η g / √(v + ε)`` with ρ = 0.9, ε = 1e-7; optax ``rmsprop``
@@ -61,21 +67,20 @@ class RMSprop:
     name: str = "RMSprop"
 
     def __post_init__(self) -> None:
-        check_learning_rate(self.lr)
-        check_beta(self.beta, "beta")
-        check_non_negative(self.eps, "eps")
-        check_beta(self.momentum, "momentum")
-        check_flag(self.centered, "centered")
-        check_non_negative(self.weight_decay, "weight_decay")
+        set_checked(self, "lr", check_learning_rate)
+        set_checked(self, "beta", check_beta)
+        set_checked(self, "eps", check_positive)
+        set_checked(self, "momentum", check_beta)
+        set_checked(self, "centered", check_flag)
+        set_checked(self, "weight_decay", check_non_negative)
 
     def init(self, theta: np.ndarray) -> RMSpropState:
         """The state before the first step: zero averages (and zero momentum buffer)."""
         theta, _ = check_step_inputs(theta, theta)
-        zeros = np.zeros_like(theta)
         return RMSpropState(
-            square_avg=zeros,
-            grad_avg=zeros if self.centered else None,
-            momentum_buffer=zeros if self.momentum > 0 else None,
+            square_avg=np.zeros_like(theta),
+            grad_avg=np.zeros_like(theta) if self.centered else None,
+            momentum_buffer=np.zeros_like(theta) if self.momentum > 0 else None,
         )
 
     def step(self, theta: np.ndarray, grad: np.ndarray, state: RMSpropState) -> tuple[np.ndarray, RMSpropState]:
@@ -86,14 +91,14 @@ class RMSprop:
             required.append("grad_avg")
         if self.momentum > 0:
             required.append("momentum_buffer")
-        check_state_arrays(state, theta.shape, RMSpropState, tuple(required))
+        check_state_arrays(state, theta.shape, RMSpropState, tuple(required), non_negative=("square_avg",))
 
         if self.weight_decay != 0:
             g = g + self.weight_decay * theta
         v = self.beta * state.square_avg + (1 - self.beta) * g**2
         if self.centered:
             g_avg = self.beta * state.grad_avg + (1 - self.beta) * g
-            r = np.sqrt(v - g_avg**2) + self.eps
+            r = np.sqrt(np.maximum(v - g_avg**2, 0)) + self.eps
         else:
             g_avg = None
             r = np.sqrt(v) + self.eps

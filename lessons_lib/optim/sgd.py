@@ -22,6 +22,7 @@ from lessons_lib.checks import (
     check_non_negative,
     check_state_arrays,
     check_step_inputs,
+    set_checked,
 )
 
 
@@ -57,7 +58,7 @@ class SGD:
     the same as PyTorch here.
     """
 
-    lr: float = 0.01
+    lr: float = 1e-3
     momentum: float = 0.0
     dampening: float = 0.0
     nesterov: bool = False
@@ -65,11 +66,11 @@ class SGD:
     name: str = "SGD"
 
     def __post_init__(self) -> None:
-        check_learning_rate(self.lr)
-        check_beta(self.momentum, "momentum")
-        check_non_negative(self.dampening, "dampening")
-        check_flag(self.nesterov, "nesterov")
-        check_non_negative(self.weight_decay, "weight_decay")
+        set_checked(self, "lr", check_learning_rate)
+        set_checked(self, "momentum", check_beta)
+        set_checked(self, "dampening", check_non_negative)
+        set_checked(self, "nesterov", check_flag)
+        set_checked(self, "weight_decay", check_non_negative)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)")
 
@@ -126,8 +127,8 @@ class EMAMomentum:
     name: str = "EMA momentum"
 
     def __post_init__(self) -> None:
-        check_learning_rate(self.lr)
-        check_beta(self.beta, "beta")
+        set_checked(self, "lr", check_learning_rate)
+        set_checked(self, "beta", check_beta)
 
     def init(self, theta: np.ndarray) -> EMAMomentumState:
         """The state before the first step: zero velocity."""
@@ -139,7 +140,7 @@ class EMAMomentum:
     ) -> tuple[np.ndarray, EMAMomentumState]:
         """One update; returns the new parameters and the new state."""
         theta, g = check_step_inputs(theta, grad)
-        check_state_arrays(state, theta.shape, EMAMomentumState)
+        check_state_arrays(state, theta.shape, EMAMomentumState, required=("velocity",))
 
         v = self.beta * state.velocity + (1 - self.beta) * g
         return theta - self.lr * v, EMAMomentumState(velocity=v)

@@ -1,0 +1,407 @@
+"""Bad input to every public entry point of ``lessons_lib.optim`` stops at the door.
+
+For each rule's constructor (every hyperparameter), ``init`` and ``step``: the call raises
+exactly ``ValueError`` (not TypeError, IndexError or a numpy error), its message names the
+offending argument, and no numpy RuntimeWarning is emitted on the way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from lessons_lib.optim import (
+    SGD,
+    AdaGrad,
+    AdaGradState,
+    Adam,
+    AdamState,
+    AdamW,
+    EMAMomentum,
+    EMAMomentumState,
+    RMSprop,
+    RMSpropState,
+    SGDState,
+)
+
+
+@contextlib.contextmanager
+def rejects(name):
+    """Expect exactly ValueError whose message names ``name`` (as a whole word), and no RuntimeWarning."""
+    pattern = rf"(?<![\w.]){re.escape(name)}(?!\w)"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=pattern) as excinfo:
+            yield excinfo
+    assert type(excinfo.value) is ValueError, f"{type(excinfo.value).__name__} is a subclass, not ValueError itself"
+    runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert not runtime, f"RuntimeWarning(s) emitted: {runtime}"
+
+
+# ---------------------------------------------------------------------------
+# Constructors: every hyperparameter of every rule
+# ---------------------------------------------------------------------------
+
+BAD_LR = [-0.1, -1e-300, math.nan, math.inf, -math.inf, "0.1", None, True, [0.1], np.array(0.1), 0.1j]
+BAD_BETA = [1, 1.0, -0.1, 1.5, math.nan, math.inf, "0.9", None, True, np.float64(1.0)]
+BAD_NON_NEGATIVE = [-1e-8, -1, math.nan, math.inf, -math.inf, "0", None, False]
+BAD_FLAG = [0, 1, 1.0, np.int64(1), "True", "False", "yes", None]
+
+HYPERPARAMETERS = {
+    SGD: {"lr": BAD_LR, "momentum": BAD_BETA, "dampening": BAD_NON_NEGATIVE, "weight_decay": BAD_NON_NEGATIVE,
+          "nesterov": BAD_FLAG},
+    EMAMomentum: {"lr": BAD_LR, "beta": BAD_BETA},
+    AdaGrad: {"lr": BAD_LR, "eps": BAD_NON_NEGATIVE, "initial_accumulator_value": BAD_NON_NEGATIVE,
+              "weight_decay": BAD_NON_NEGATIVE},
+    RMSprop: {"lr": BAD_LR, "beta": BAD_BETA, "eps": BAD_NON_NEGATIVE, "momentum": BAD_BETA,
+              "centered": BAD_FLAG, "weight_decay": BAD_NON_NEGATIVE},
+    Adam: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
+           "weight_decay": BAD_NON_NEGATIVE, "amsgrad": BAD_FLAG, "bias_correction": BAD_FLAG},
+    AdamW: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
+            "weight_decay": BAD_NON_NEGATIVE, "amsgrad": BAD_FLAG, "bias_correction": BAD_FLAG},
+}
+
+CONSTRUCTOR_CASES = [
+    pytest.param(cls, param, value, id=f"{cls.__name__}-{param}={value!r}")
+    for cls, params in HYPERPARAMETERS.items()
+    for param, values in params.items()
+    for value in values
+]
+
+
+def test_every_hyperparameter_is_covered():
+    """The table above lists every dataclass field of every rule (except the display name)."""
+    for cls, params in HYPERPARAMETERS.items():
+        fields = set(cls.__dataclass_fields__) - {"name"}
+        assert set(params) == fields, cls.__name__
+
+
+@pytest.mark.parametrize("cls, param, value", CONSTRUCTOR_CASES)
+def test_constructor_rejects_bad_hyperparameter(cls, param, value):
+    with rejects(param):
+        cls(**{param: value})
+
+
+POSITIONAL_CASES = [
+    pytest.param(cls, param, value, id=f"{cls.__name__}-{param}={value!r}")
+    for cls in (SGD, RMSprop, Adam, AdamW)
+    for param, value in [("lr", -0.1), ("eps", -1.0), ("momentum", 1.0), ("beta1", 1.0), ("amsgrad", 1)]
+    if param in HYPERPARAMETERS[cls]
+]
+
+
+@pytest.mark.parametrize("cls, param, value", POSITIONAL_CASES)
+def test_constructor_rejects_bad_hyperparameter_given_positionally(cls, param, value):
+    """The check does not depend on passing by keyword."""
+    fields = list(cls.__dataclass_fields__)
+    args = [cls.__dataclass_fields__[f].default for f in fields[: fields.index(param)]] + [value]
+    with rejects(param):
+        cls(*args)
+
+
+@pytest.mark.parametrize(
+    "kwargs, names",
+    [
+        pytest.param({"nesterov": True}, ("nesterov", "momentum"), id="nesterov-without-momentum"),
+        pytest.param({"nesterov": True, "momentum": 0.0}, ("nesterov", "momentum"), id="nesterov-momentum-0"),
+        pytest.param({"nesterov": True, "momentum": 0.9, "dampening": 0.1}, ("nesterov", "dampening"),
+                     id="nesterov-with-dampening"),
+        pytest.param({"nesterov": True, "dampening": 0.5}, ("nesterov",), id="nesterov-dampening-no-momentum"),
+    ],
+)
+def test_sgd_rejects_invalid_nesterov_settings(kwargs, names):
+    for name in names:
+        with rejects(name):
+            SGD(lr=0.1, **kwargs)
+
+
+def test_good_hyperparameters_are_accepted():
+    """The boundaries that are allowed: lr = 0, β = 0, λ = 0, numpy scalars and np.bool_ flags.
+    (ε = 0 is deliberately not asserted either way: see test_eps_zero_is_rejected_or_safe.)"""
+    SGD(lr=0.0, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=np.False_)
+    SGD(lr=np.float64(0.1), momentum=np.float32(0.5), nesterov=np.True_)
+    EMAMomentum(lr=1, beta=0)
+    AdaGrad(lr=0.0, initial_accumulator_value=0, weight_decay=np.int64(1))
+    RMSprop(lr=0.0, beta=0.0, momentum=0.0, centered=np.True_)
+    Adam(lr=0.0, beta1=0.0, beta2=0.0, amsgrad=True, bias_correction=False)
+    AdamW(weight_decay=0.0)
+
+
+# ---------------------------------------------------------------------------
+# init and step: theta and grad
+# ---------------------------------------------------------------------------
+
+RULES = {
+    "sgd": SGD(lr=0.1),
+    "sgd-momentum": SGD(lr=0.1, momentum=0.9),
+    "sgd-nesterov": SGD(lr=0.1, momentum=0.9, nesterov=True),
+    "ema-momentum": EMAMomentum(),
+    "adagrad": AdaGrad(),
+    "rmsprop": RMSprop(),
+    "rmsprop-centered-momentum": RMSprop(centered=True, momentum=0.9),
+    "adam": Adam(),
+    "adam-amsgrad": Adam(amsgrad=True),
+    "adamw": AdamW(),
+    "adamw-amsgrad": AdamW(amsgrad=True),
+}
+
+BAD_ARRAYS = {
+    "nan": [1.0, math.nan, 2.0],
+    "inf": [1.0, math.inf, 2.0],
+    "-inf": np.array([[1.0, -math.inf], [0.0, 0.0]]),
+    "scalar-nan": math.nan,
+    "np-nan": np.float64("nan"),
+    "None": None,
+    "string": "abc",
+    "list-of-strings": ["a", "b"],
+    "ragged": [[1.0, 2.0], [3.0]],
+    "dict": {"a": 1.0},
+}
+
+GOOD_THETA = np.array([1.0, -2.0, 3.0])
+GOOD_GRAD = np.array([0.5, 0.5, -1.0])
+
+
+@pytest.mark.parametrize("bad", list(BAD_ARRAYS))
+@pytest.mark.parametrize("name", list(RULES))
+def test_init_rejects_bad_theta(name, bad):
+    with rejects("theta"):
+        RULES[name].init(BAD_ARRAYS[bad])
+
+
+@pytest.mark.parametrize("bad", list(BAD_ARRAYS))
+@pytest.mark.parametrize("name", list(RULES))
+def test_step_rejects_bad_theta(name, bad):
+    rule = RULES[name]
+    with rejects("theta"):
+        rule.step(BAD_ARRAYS[bad], GOOD_GRAD, rule.init(GOOD_THETA))
+
+
+@pytest.mark.parametrize("bad", list(BAD_ARRAYS))
+@pytest.mark.parametrize("name", list(RULES))
+def test_step_rejects_bad_grad(name, bad):
+    rule = RULES[name]
+    with rejects("grad"):
+        rule.step(GOOD_THETA, BAD_ARRAYS[bad], rule.init(GOOD_THETA))
+
+
+def _step_with_a_real_state(rule, theta, grad):
+    """A state after one real step (so SGD with momentum has a buffer), then a step with theta, grad."""
+    state = rule.step(GOOD_THETA, GOOD_GRAD, rule.init(GOOD_THETA))[1]
+    return rule.step(theta, grad, state)
+
+
+SHAPE_MISMATCHES = {
+    "vector-length": (np.zeros(3), np.zeros(2)),
+    "column": (np.zeros(3), np.zeros((3, 1))),
+    "transposed": (np.zeros((2, 3)), np.zeros((3, 2))),
+    "scalar-vs-1": (0.0, [0.0]),
+    "1-vs-scalar": ([0.0], 0.0),
+    "broadcastable-scalar-grad": (np.zeros(3), 1.0),
+}
+
+
+@pytest.mark.parametrize("mismatch", list(SHAPE_MISMATCHES))
+@pytest.mark.parametrize("name", list(RULES))
+def test_step_rejects_grad_of_another_shape(name, mismatch):
+    rule = RULES[name]
+    theta, grad = SHAPE_MISMATCHES[mismatch]
+    with rejects("grad"):
+        rule.step(theta, grad, rule.init(theta))
+
+
+# ---------------------------------------------------------------------------
+# step: the state
+# ---------------------------------------------------------------------------
+
+STATES_OF_EACH_TYPE = {
+    SGDState: SGDState(momentum_buffer=np.zeros(3)),
+    EMAMomentumState: EMAMomentumState(velocity=np.zeros(3)),
+    AdaGradState: AdaGradState(sum_of_squares=np.zeros(3)),
+    RMSpropState: RMSpropState(square_avg=np.zeros(3), grad_avg=np.zeros(3), momentum_buffer=np.zeros(3)),
+    AdamState: AdamState(t=0, m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(3)),
+}
+
+
+def _own_state_type(rule):
+    return type(rule.init(GOOD_THETA))
+
+
+FOREIGN_STATE_CASES = [
+    pytest.param(name, state_type, id=f"{name}-given-{state_type.__name__}")
+    for name, rule in RULES.items()
+    for state_type in STATES_OF_EACH_TYPE
+    if state_type is not _own_state_type(rule)
+]
+
+
+@pytest.mark.parametrize("name, state_type", FOREIGN_STATE_CASES)
+def test_step_rejects_a_state_from_another_rule(name, state_type):
+    with rejects("state"):
+        RULES[name].step(GOOD_THETA, GOOD_GRAD, STATES_OF_EACH_TYPE[state_type])
+
+
+@pytest.mark.parametrize("bad_state", [None, {}, (), "state", 0, np.zeros(3)], ids=repr)
+@pytest.mark.parametrize("name", list(RULES))
+def test_step_rejects_a_state_that_is_no_state(name, bad_state):
+    with rejects("state"):
+        RULES[name].step(GOOD_THETA, GOOD_GRAD, bad_state)
+
+
+# For each rule: the first array field that a wrong shape is reported on.
+FIRST_ARRAY_FIELD = {
+    "sgd-momentum": "state.momentum_buffer",
+    "sgd-nesterov": "state.momentum_buffer",
+    "ema-momentum": "state.velocity",
+    "adagrad": "state.sum_of_squares",
+    "rmsprop": "state.square_avg",
+    "rmsprop-centered-momentum": "state.square_avg",
+    "adam": "state.m",
+    "adam-amsgrad": "state.m",
+    "adamw": "state.m",
+    "adamw-amsgrad": "state.m",
+}
+
+
+@pytest.mark.parametrize("theta_shape", [(4,), (3, 1), (), (1, 3)], ids=str)
+@pytest.mark.parametrize("name", list(FIRST_ARRAY_FIELD))
+def test_step_rejects_a_state_made_for_another_shape(name, theta_shape):
+    """A state made (and stepped once) for θ of shape (3,), then used with θ of another shape."""
+    rule = RULES[name]
+    state = rule.step(GOOD_THETA, GOOD_GRAD, rule.init(GOOD_THETA))[1]
+    with rejects(FIRST_ARRAY_FIELD[name]):
+        rule.step(np.zeros(theta_shape), np.zeros(theta_shape), state)
+
+
+@pytest.mark.parametrize(
+    "rule, state, field",
+    [
+        pytest.param(SGD(momentum=0.9), SGDState(momentum_buffer=np.zeros(2)), "state.momentum_buffer", id="sgd"),
+        pytest.param(SGD(), SGDState(momentum_buffer=np.zeros(2)), "state.momentum_buffer", id="sgd-unused-buffer"),
+        pytest.param(RMSprop(), RMSpropState(square_avg=np.zeros(3), grad_avg=np.zeros(2)), "state.grad_avg",
+                     id="rmsprop-unused-grad_avg"),
+        pytest.param(RMSprop(centered=True), RMSpropState(square_avg=np.zeros(3), grad_avg=np.zeros((3, 1))),
+                     "state.grad_avg", id="rmsprop-centered"),
+        pytest.param(RMSprop(momentum=0.5), RMSpropState(square_avg=np.zeros(3), momentum_buffer=np.zeros(4)),
+                     "state.momentum_buffer", id="rmsprop-momentum"),
+        pytest.param(Adam(), AdamState(t=1, m=np.zeros(3), v=np.zeros(2)), "state.v", id="adam-v"),
+        pytest.param(Adam(amsgrad=True), AdamState(t=1, m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(1)),
+                     "state.v_max", id="adam-v_max"),
+        pytest.param(AdamW(amsgrad=True), AdamState(t=1, m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(4)),
+                     "state.v_max", id="adamw-v_max"),
+    ],
+)
+def test_step_rejects_a_hand_made_state_with_a_wrong_shaped_array(rule, state, field):
+    with rejects(field):
+        rule.step(GOOD_THETA, GOOD_GRAD, state)
+
+
+@pytest.mark.parametrize(
+    "rule, state, field",
+    [
+        pytest.param(Adam(amsgrad=True), Adam().init(GOOD_THETA), "state.v_max", id="adam-amsgrad-no-v_max"),
+        pytest.param(AdamW(amsgrad=True), AdamW().init(GOOD_THETA), "state.v_max", id="adamw-amsgrad-no-v_max"),
+        pytest.param(RMSprop(centered=True), RMSprop().init(GOOD_THETA), "state.grad_avg",
+                     id="rmsprop-centered-no-grad_avg"),
+        pytest.param(RMSprop(momentum=0.9), RMSprop().init(GOOD_THETA), "state.momentum_buffer",
+                     id="rmsprop-momentum-no-buffer"),
+        pytest.param(RMSprop(), RMSpropState(square_avg=None), "state.square_avg", id="rmsprop-no-square_avg"),
+        pytest.param(Adam(), AdamState(t=0, m=None, v=np.zeros(3)), "state.m", id="adam-no-m"),
+        pytest.param(Adam(), AdamState(t=0, m=np.zeros(3), v=None), "state.v", id="adam-no-v"),
+    ],
+)
+def test_step_rejects_a_state_missing_an_array_its_settings_need(rule, state, field):
+    """A state made by the same rule with other settings (or by hand) that lacks an array."""
+    with rejects(field):
+        rule.step(GOOD_THETA, GOOD_GRAD, state)
+
+
+@pytest.mark.parametrize("t", [-1, -1000, 1.5, 2.0, True, None, "3", np.float64(1.0)], ids=repr)
+@pytest.mark.parametrize("cls", [Adam, AdamW])
+def test_step_rejects_a_bad_step_count(cls, t):
+    state = AdamState(t=t, m=np.zeros(3), v=np.zeros(3))
+    with rejects("state.t"):
+        cls().step(GOOD_THETA, GOOD_GRAD, state)
+
+
+def test_a_good_state_count_is_accepted():
+    """A numpy integer t is fine (as from a saved state)."""
+    _, state = Adam().step(GOOD_THETA, GOOD_GRAD, AdamState(t=np.int64(4), m=np.zeros(3), v=np.zeros(3)))
+    assert state.t == 5
+
+
+# ---------------------------------------------------------------------------
+# Gaps found in lessons_lib by these tests, now closed
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["theta", "grad"])
+def test_step_rejects_complex_arrays(where):
+    rule = SGD(lr=0.1)
+    z = np.array([1.0 + 2.0j, 0.5, 0.0])
+    theta, grad = (z, GOOD_GRAD) if where == "theta" else (GOOD_THETA, z)
+    with rejects(where):
+        rule.step(theta, grad, rule.init(GOOD_THETA))
+
+
+@pytest.mark.parametrize(
+    "rule, state, field",
+    [
+        pytest.param(SGD(momentum=0.9), SGDState(momentum_buffer=[0.0, 0.0, 0.0]), "state.momentum_buffer",
+                     id="sgd-buffer-list"),
+        pytest.param(EMAMomentum(), EMAMomentumState(velocity=[0.0, 0.0, 0.0]), "state.velocity",
+                     id="ema-velocity-list"),
+        pytest.param(EMAMomentum(), EMAMomentumState(velocity=None), "state.velocity", id="ema-velocity-None"),
+        pytest.param(AdaGrad(), AdaGradState(sum_of_squares=None), "state.sum_of_squares", id="adagrad-None"),
+        pytest.param(AdaGrad(), AdaGradState(sum_of_squares=[0.0]), "state.sum_of_squares",
+                     id="adagrad-broadcast-list"),
+    ],
+)
+def test_step_rejects_state_fields_that_are_not_arrays(rule, state, field):
+    with rejects(field):
+        rule.step(GOOD_THETA, GOOD_GRAD, state)
+
+
+@pytest.mark.parametrize(
+    "rule, state, field",
+    [
+        pytest.param(Adam(), AdamState(t=1, m=np.zeros(3), v=np.array([-1.0, 0.0, 0.0])), "state.v",
+                     id="adam-negative-v"),
+        pytest.param(Adam(amsgrad=True),
+                     AdamState(t=1, m=np.zeros(3), v=np.zeros(3), v_max=np.array([-1.0, 0.0, 0.0])),
+                     "state.v_max", id="amsgrad-negative-v_max"),
+        pytest.param(AdaGrad(), AdaGradState(sum_of_squares=np.array([-1.0, 0.0, 0.0])), "state.sum_of_squares",
+                     id="adagrad-negative-sum"),
+        pytest.param(RMSprop(), RMSpropState(square_avg=np.array([-1.0, 0.0, 0.0])), "state.square_avg",
+                     id="rmsprop-negative-square_avg"),
+        pytest.param(Adam(), AdamState(t=1, m=np.array([math.nan, 0.0, 0.0]), v=np.zeros(3)), "state.m",
+                     id="adam-nan-m"),
+        pytest.param(SGD(momentum=0.9), SGDState(momentum_buffer=np.array([math.inf, 0.0, 0.0])),
+                     "state.momentum_buffer", id="sgd-inf-buffer"),
+    ],
+)
+def test_step_rejects_state_arrays_with_impossible_values(rule, state, field):
+    with rejects(field):
+        rule.step(GOOD_THETA, np.zeros(3), state)
+
+
+@pytest.mark.parametrize("cls", [AdaGrad, RMSprop, Adam, AdamW])
+def test_eps_zero_is_rejected_or_safe(cls):
+    """Either the constructor rejects eps = 0 (ValueError naming eps, no warning), or a zero gradient
+    with eps = 0 leaves θ finite and emits no RuntimeWarning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rule = cls(eps=0.0)
+        except ValueError as error:
+            assert re.search(r"\beps\b", str(error))
+            rule = None
+        if rule is not None:
+            theta, _ = rule.step(GOOD_THETA, np.zeros(3), rule.init(GOOD_THETA))
+            assert np.all(np.isfinite(theta))
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
