@@ -1,0 +1,82 @@
+"""Figures of the course: loss surfaces as contour maps, trajectories drawn on them, loss curves.
+
+Every function takes the axes to draw on (or makes a figure of a fixed size),
+so notebooks stay short and their stored figures are the same on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from lessons_lib.runner import Trajectory
+from lessons_lib.surfaces import Surface
+
+#: Size of the two-panel figure (map left, loss curves right), in inches.
+RACE_FIGSIZE = (11.0, 4.2)
+
+#: Loss gaps below this are drawn at this value on log axes (0 cannot be shown).
+SMALLEST_GAP = 1e-16
+
+
+def loss_grid(surface: Surface, resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The loss on a ``resolution`` × ``resolution`` grid over the surface's window: X, Y, Z."""
+    x = np.linspace(*surface.xlim, resolution)
+    y = np.linspace(*surface.ylim, resolution)
+    X, Y = np.meshgrid(x, y)
+    return X, Y, surface.loss(np.stack([X, Y], axis=-1))
+
+
+def draw_contours(ax: Axes, surface: Surface, levels: int = 25) -> None:
+    """Contour lines of L − L_min, spaced evenly on a log scale (so flat floors and steep walls both show)."""
+    X, Y, Z = loss_grid(surface)
+    gap = np.maximum(Z - surface.min_loss, SMALLEST_GAP)
+    top = gap.max()
+    ax.contour(X, Y, gap, levels=np.geomspace(top * 1e-5, top, levels), norm=LogNorm(), cmap="viridis",
+               linewidths=0.8, alpha=0.8)
+    for x, y in surface.minima:
+        ax.plot(x, y, marker="*", color="black", markersize=11, linestyle="none")
+    for x, y in surface.saddles:
+        ax.plot(x, y, marker="x", color="black", markersize=8, linestyle="none")
+    ax.set_xlim(*surface.xlim)
+    ax.set_ylim(*surface.ylim)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(f"{surface.title}: {surface.formula}", fontsize=10)
+
+
+def draw_trajectory(ax: Axes, trajectory: Trajectory, label: str | None = None, color: str | None = None) -> Line2D:
+    """The path of a 2-D trajectory: a line through every position, a dot at the start."""
+    xy = trajectory.positions.reshape(len(trajectory.positions), -1)
+    (line,) = ax.plot(xy[:, 0], xy[:, 1], marker=".", markersize=3, linewidth=1.2,
+                      label=label or trajectory.rule_name, color=color)
+    ax.plot(xy[0, 0], xy[0, 1], marker="o", color=line.get_color(), markersize=5)
+    return line
+
+
+def draw_loss_curve(ax: Axes, trajectory: Trajectory, min_loss: float = 0.0, label: str | None = None,
+                    color: str | None = None) -> Line2D:
+    """Loss minus the minimum, per step, on a log scale."""
+    gap = np.maximum(trajectory.losses - min_loss, SMALLEST_GAP)
+    (line,) = ax.semilogy(np.arange(len(gap)), gap, label=label or trajectory.rule_name, color=color)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss − minimum")
+    return line
+
+
+def plot_race(surface: Surface, trajectories: Sequence[Trajectory]) -> Figure:
+    """Trajectories over the contour map (left) and their loss curves (right), in one fixed-size figure."""
+    fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=RACE_FIGSIZE, layout="constrained")
+    draw_contours(ax_map, surface)
+    for trajectory in trajectories:
+        line = draw_trajectory(ax_map, trajectory)
+        draw_loss_curve(ax_loss, trajectory, surface.min_loss, color=line.get_color())
+    ax_map.legend(loc="upper right", fontsize=9)
+    ax_loss.set_title("how fast the loss falls", fontsize=10)
+    return fig
