@@ -156,13 +156,16 @@ def _descend(
     reason = None
 
     state = rule.init(theta)
+    # The rules of lessons_lib.optim offer update(): step() without the argument checks, which this
+    # loop makes itself (θ and g finite, of the same shape; the state comes from the rule).
+    advance = getattr(rule, "update", rule.step)
     for t in range(1, steps + 1):
         g = _gradient(grad_fn, theta)
         if not np.isfinite(g).all():
             diverged_at, reason = t, "the gradient became NaN or infinite"
             break
 
-        theta_next, state = rule.step(theta, g, state)
+        theta_next, state = advance(theta, g, state)
         largest = np.abs(theta_next).max(initial=0.0)  # NaN if any entry is NaN
         if not largest <= max_abs:
             if np.isfinite(largest):

@@ -6,6 +6,9 @@ made) with two methods:
 * ``init(theta) -> state``: what the rule remembers before the first step;
 * ``step(theta, grad, state) -> (new_theta, new_state)``: one update. Nothing
   is modified in place, so you can print, keep and compare every state.
+
+``step`` checks its arguments and then calls ``update``, which is the rule
+itself, line for line like the equations in the docstring: read that one.
 """
 
 from lessons_lib.optim.adagrad import AdaGrad, AdaGradState

@@ -65,10 +65,13 @@ class AdaGrad:
 
     def step(self, theta: np.ndarray, grad: np.ndarray, state: AdaGradState) -> tuple[np.ndarray, AdaGradState]:
         """One update; returns the new parameters and the new state."""
-        theta, g = check_step_inputs(theta, grad)
+        theta, grad = check_step_inputs(theta, grad)
         check_state_arrays(state, theta.shape, AdaGradState, required=("sum_of_squares",),
                            non_negative=("sum_of_squares",))
+        return self.update(theta, grad, state)
 
+    def update(self, theta: np.ndarray, g: np.ndarray, state: AdaGradState) -> tuple[np.ndarray, AdaGradState]:
+        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
         if self.weight_decay != 0:
             g = g + self.weight_decay * theta
         s = state.sum_of_squares + g**2

@@ -90,19 +90,19 @@ class Adam:
 
     def step(self, theta: np.ndarray, grad: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
         """One update; returns the new parameters and the new state."""
-        theta, g = check_step_inputs(theta, grad)
-        self._check_state(state, theta)
-
-        if self.weight_decay != 0:
-            g = g + self.weight_decay * theta
-        return self._adaptive_step(theta, g, state)
-
-    def _check_state(self, state: AdamState, theta: np.ndarray) -> None:
+        theta, grad = check_step_inputs(theta, grad)
         required = ("m", "v", "v_max") if self.amsgrad else ("m", "v")
         check_state_arrays(state, theta.shape, AdamState, required, non_negative=("v", "v_max"))
         check_step_count(state.t)
+        return self.update(theta, grad, state)
 
-    def _adaptive_step(self, theta: np.ndarray, g: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
+    def update(self, theta: np.ndarray, g: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
+        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * theta  # L2: the decay passes through m and √v̂
+        return self._adaptive_update(theta, g, state)
+
+    def _adaptive_update(self, theta: np.ndarray, g: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
         """θ ← θ − η m̂ / (√v̂ + ε), shared by Adam and AdamW."""
         t = state.t + 1
         m = self.beta1 * state.m + (1 - self.beta1) * g
@@ -147,10 +147,7 @@ class AdamW(Adam):
                 "the decay factor 1 - lr * weight_decay would not be positive"
             )
 
-    def step(self, theta: np.ndarray, grad: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
-        """One update; returns the new parameters and the new state."""
-        theta, g = check_step_inputs(theta, grad)
-        self._check_state(state, theta)
-
-        theta = theta * (1 - self.lr * self.weight_decay)
-        return self._adaptive_step(theta, g, state)
+    def update(self, theta: np.ndarray, g: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
+        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
+        theta = theta * (1 - self.lr * self.weight_decay)  # decoupled: outside m and √v̂
+        return self._adaptive_update(theta, g, state)

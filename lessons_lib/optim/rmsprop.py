@@ -85,14 +85,17 @@ class RMSprop:
 
     def step(self, theta: np.ndarray, grad: np.ndarray, state: RMSpropState) -> tuple[np.ndarray, RMSpropState]:
         """One update; returns the new parameters and the new state."""
-        theta, g = check_step_inputs(theta, grad)
+        theta, grad = check_step_inputs(theta, grad)
         required = ["square_avg"]
         if self.centered:
             required.append("grad_avg")
         if self.momentum > 0:
             required.append("momentum_buffer")
         check_state_arrays(state, theta.shape, RMSpropState, tuple(required), non_negative=("square_avg",))
+        return self.update(theta, grad, state)
 
+    def update(self, theta: np.ndarray, g: np.ndarray, state: RMSpropState) -> tuple[np.ndarray, RMSpropState]:
+        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
         if self.weight_decay != 0:
             g = g + self.weight_decay * theta
         v = self.beta * state.square_avg + (1 - self.beta) * g**2

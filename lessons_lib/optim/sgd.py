@@ -81,9 +81,12 @@ class SGD:
 
     def step(self, theta: np.ndarray, grad: np.ndarray, state: SGDState) -> tuple[np.ndarray, SGDState]:
         """One update; returns the new parameters and the new state (inputs are not modified)."""
-        theta, g = check_step_inputs(theta, grad)
+        theta, grad = check_step_inputs(theta, grad)
         check_state_arrays(state, theta.shape, SGDState)
+        return self.update(theta, grad, state)
 
+    def update(self, theta: np.ndarray, g: np.ndarray, state: SGDState) -> tuple[np.ndarray, SGDState]:
+        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
         if self.weight_decay != 0:
             g = g + self.weight_decay * theta
         if self.momentum == 0:
@@ -139,8 +142,11 @@ class EMAMomentum:
         self, theta: np.ndarray, grad: np.ndarray, state: EMAMomentumState
     ) -> tuple[np.ndarray, EMAMomentumState]:
         """One update; returns the new parameters and the new state."""
-        theta, g = check_step_inputs(theta, grad)
+        theta, grad = check_step_inputs(theta, grad)
         check_state_arrays(state, theta.shape, EMAMomentumState, required=("velocity",))
+        return self.update(theta, grad, state)
 
+    def update(self, theta: np.ndarray, g: np.ndarray, state: EMAMomentumState) -> tuple[np.ndarray, EMAMomentumState]:
+        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
         v = self.beta * state.velocity + (1 - self.beta) * g
         return theta - self.lr * v, EMAMomentumState(velocity=v)
