@@ -25,6 +25,20 @@ RACE_FIGSIZE = (11.0, 4.2)
 SMALLEST_GAP = 1e-16
 
 
+def check_surface_and_trajectories(surface: object, trajectories: object) -> None:
+    """Raise a clear ValueError unless we have a Surface and a list of 2-D trajectories with losses."""
+    if not isinstance(surface, Surface):
+        raise ValueError(f"surface must be a Surface (e.g. get_surface('valley')), got {surface!r}")
+    if isinstance(trajectories, Trajectory) or not all(isinstance(t, Trajectory) for t in trajectories):
+        raise ValueError("trajectories must be a list of Trajectory objects, as returned by runner.run")
+    for trajectory in trajectories:
+        if trajectory.positions.shape[1:] != (2,) or trajectory.losses is None:
+            raise ValueError(
+                f"{trajectory.rule_name}: only runs of one 2-D point on a surface can be drawn here, "
+                f"got positions of shape {trajectory.positions.shape}"
+            )
+
+
 def loss_grid(surface: Surface, resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The loss on a ``resolution`` × ``resolution`` grid over the surface's window: X, Y, Z."""
     x = np.linspace(*surface.xlim, resolution)
@@ -72,6 +86,7 @@ def draw_loss_curve(ax: Axes, trajectory: Trajectory, min_loss: float = 0.0, lab
 
 def plot_race(surface: Surface, trajectories: Sequence[Trajectory]) -> Figure:
     """Trajectories over the contour map (left) and their loss curves (right), in one fixed-size figure."""
+    check_surface_and_trajectories(surface, trajectories)
     fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=RACE_FIGSIZE, layout="constrained")
     draw_contours(ax_map, surface)
     for trajectory in trajectories:

@@ -66,3 +66,18 @@ def test_race_figure_has_a_fixed_size_and_one_curve_per_rule():
     assert [line.get_label() for line in ax_loss.get_lines()] == ["SGD", "Adam"]
     assert len(ax_loss.get_lines()[0].get_xdata()) == 21
     plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    "surface, trajectories, message",
+    [
+        ("valley", [], "surface must be a Surface"),
+        (get_surface("valley"), run(SGD(lr=0.1), get_surface("valley"), [1.0, 1.0], steps=3), "list of Trajectory"),
+        (get_surface("valley"), [np.zeros((3, 2))], "list of Trajectory"),
+        (get_surface("valley"), [run(SGD(lr=0.1), get_surface("valley"), [[1.0, 1.0], [2.0, 2.0]], steps=3)],
+         "only runs of one 2-D point"),
+    ],
+)
+def test_race_figure_rejects_bad_input(surface, trajectories, message):
+    with pytest.raises(ValueError, match=message):
+        plot_race(surface, trajectories)
