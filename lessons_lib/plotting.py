@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
@@ -47,22 +48,27 @@ def loss_grid(surface: Surface, resolution: int = 200) -> tuple[np.ndarray, np.n
     return X, Y, surface.loss(np.stack([X, Y], axis=-1))
 
 
-def draw_contours(ax: Axes, surface: Surface, levels: int = 25) -> None:
-    """Contour lines of L − L_min, spaced evenly on a log scale (so flat floors and steep walls both show)."""
+def draw_contours(ax: Axes, surface: Surface, levels: int = 25) -> list[Artist]:
+    """Contour lines of L − L_min, spaced evenly on a log scale (so flat floors and steep walls both show).
+
+    Minima are marked ★, known saddle points ✕. Returns the artists drawn, so a
+    live figure can remove them when the surface changes.
+    """
     X, Y, Z = loss_grid(surface)
     gap = np.maximum(Z - surface.min_loss, SMALLEST_GAP)
     top = gap.max()
-    ax.contour(X, Y, gap, levels=np.geomspace(top * 1e-5, top, levels), norm=LogNorm(), cmap="viridis",
-               linewidths=0.8, alpha=0.8)
-    for x, y in surface.minima:
-        ax.plot(x, y, marker="*", color="black", markersize=11, linestyle="none")
-    for x, y in surface.saddles:
-        ax.plot(x, y, marker="x", color="black", markersize=8, linestyle="none")
+    contours = ax.contour(X, Y, gap, levels=np.geomspace(top * 1e-5, top, levels), norm=LogNorm(),
+                          cmap="viridis", linewidths=0.8, alpha=0.8)
+    minima = np.array(surface.minima).reshape(-1, 2)
+    saddles = np.array(surface.saddles).reshape(-1, 2)
+    (minima_marks,) = ax.plot(minima[:, 0], minima[:, 1], marker="*", color="black", markersize=11, linestyle="none")
+    (saddle_marks,) = ax.plot(saddles[:, 0], saddles[:, 1], marker="x", color="black", markersize=8, linestyle="none")
     ax.set_xlim(*surface.xlim)
     ax.set_ylim(*surface.ylim)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(f"{surface.title}: {surface.formula}", fontsize=10)
+    return [contours, minima_marks, saddle_marks]
 
 
 def draw_trajectory(ax: Axes, trajectory: Trajectory, label: str | None = None, color: str | None = None) -> Line2D:
