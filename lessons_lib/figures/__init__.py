@@ -1,0 +1,1 @@
+"""Figures and widgets specific to one lesson each."""
