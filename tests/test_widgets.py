@@ -1,0 +1,170 @@
+"""Live figures, the live race and the playground: each control change must redraw, quickly and safely."""
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from lessons_lib.optim import SGD, Adam
+from lessons_lib.playground import RACERS, Playground
+from lessons_lib.race import LiveRace
+from lessons_lib.runner import run
+from lessons_lib.surfaces import get_surface
+from lessons_lib.widgets import LiveFigure, guarded, log_slider
+
+
+def line_figure() -> tuple[LiveFigure, object]:
+    figure = Figure(figsize=(3, 2), dpi=50, layout="constrained")
+    ax = figure.subplots()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    (line,) = ax.plot([0, 1], [0, 0.5])
+    live = LiveFigure(figure)
+    live.animate(line)
+    return live, line
+
+
+def test_refresh_shows_the_animated_artists_current_data():
+    live, line = line_figure()
+    live.refresh()
+    before = bytes(live.image.value)
+    assert before.startswith(b"\x89PNG")
+    line.set_data([0, 1], [0, 0.9])
+    live.refresh()
+    assert bytes(live.image.value) != before
+    line.set_data([0, 1], [0, 0.5])
+    live.refresh()
+    assert bytes(live.image.value) == before  # same data, same picture: nothing left over from the last frame
+
+
+def test_snapshot_is_a_png_of_the_current_state():
+    live, line = line_figure()
+    snapshot = live.snapshot()
+    assert snapshot.format == "png" and snapshot.data == live.png()
+
+
+def test_panel_calls_update_on_every_change_and_shows_errors_in_words():
+    live, line = line_figure()
+    slider = widgets.FloatSlider(value=0.5, min=0, max=1)
+
+    def update():
+        if slider.value > 0.9:
+            raise ValueError("too steep")
+        line.set_data([0, 1], [0, slider.value])
+
+    panel = live.panel([slider], update)
+    status = panel.children[1]
+    first = bytes(live.image.value)
+    slider.value = 0.8
+    assert bytes(live.image.value) != first and status.value == ""
+    shown = bytes(live.image.value)
+    slider.value = 0.95
+    assert "ValueError: too steep" in status.value and bytes(live.image.value) == shown  # the last picture stays
+    slider.value = 0.2
+    assert status.value == ""
+
+
+def test_guarded_escapes_html_in_errors():
+    status = widgets.HTML()
+
+    def update():
+        raise ValueError("<b>x</b>")
+
+    guarded(update, lambda: None, status)()
+    assert "&lt;b&gt;x&lt;/b&gt;" in status.value
+
+
+@pytest.mark.parametrize("low, value, high", [(0, 1, 2), (1, 0.5, 2), (1, 3, 2)])
+def test_log_slider_rejects_bad_ranges(low, value, high):
+    with pytest.raises(ValueError, match="need 0 < low <= value <= high"):
+        log_slider("lr", value, low, high)
+
+
+def test_live_figure_needs_a_figure():
+    with pytest.raises(ValueError, match="figure must be a matplotlib Figure"):
+        LiveFigure("not a figure")
+
+
+def test_live_race_draws_paths_and_hides_runners():
+    valley = get_surface("valley")
+    race = LiveRace(valley, ["SGD", "Adam"], steps=30)
+    runs = [run(SGD(lr=0.1), valley, valley.start, 30), run(Adam(lr=0.1), valley, valley.start, 30)]
+    race.show(runs)
+    both = race.live.png()
+    assert race.paths[1].get_visible()
+    np.testing.assert_array_equal(race.paths[1].get_xdata(), runs[1].positions[:, 0])
+    race.show([runs[0], None])
+    assert not race.paths[1].get_visible() and race.live.png() != both
+
+
+def test_live_race_names_a_diverged_run_on_the_map():
+    valley = get_surface("valley")
+    race = LiveRace(valley, ["SGD"], steps=200)
+    diverged = run(SGD(lr=0.6), valley, valley.start, 200)  # above 2 / λ_max = 0.5
+    race.show([diverged])
+    assert diverged.diverged and race.note.get_text() == diverged.message
+
+
+def test_live_race_rejects_bad_input():
+    valley = get_surface("valley")
+    with pytest.raises(ValueError, match="labels must name 1 to 8"):
+        LiveRace(valley, [], steps=10)
+    race = LiveRace(valley, ["SGD"], steps=10)
+    with pytest.raises(ValueError, match="one trajectory \\(or None\\) per runner"):
+        race.show([])
+    with pytest.raises(ValueError, match="steps must be a whole number"):
+        race.set_surface(valley, 0)
+
+
+@pytest.fixture(scope="module")
+def playground():
+    return Playground(surface="himmelblau", steps=100)
+
+
+def test_playground_starts_with_a_picture_and_the_default_racers(playground):
+    assert bytes(playground.race.live.image.value).startswith(b"\x89PNG")
+    racing = [racer.label for racer, box in zip(playground.racers, playground.racing) if box.value]
+    assert racing == [racer.label for racer in RACERS if racer.racing]
+    assert playground.status.value == ""
+
+
+def test_every_knob_and_start_slider_moves_its_racers_path(playground):
+    for box in playground.racing:
+        box.value = True
+
+    def paths() -> list[np.ndarray]:
+        return [np.asarray(path.get_xydata()) for path in playground.race.paths]
+
+    everyone = list(range(len(playground.racers)))
+    targets = [(playground.start_x, everyone), (playground.start_y, everyone)]
+    targets += [(slider, [index]) for index, sliders in enumerate(playground.knobs) for slider in sliders]
+    for slider, owners in targets:
+        before, default = paths(), slider.value
+        slider.value = slider.max if slider.value != slider.max else slider.min
+        after = paths()
+        for index in everyone:
+            moved = before[index].shape != after[index].shape or not np.array_equal(before[index], after[index])
+            assert moved == (index in owners), f"{slider.description}: racer {playground.racers[index].label}"
+        slider.value = default
+
+
+def test_a_diverging_run_is_reported_not_raised(playground):
+    sgd_lr = playground.knobs[0][0]
+    playground.racing[0].value = True
+    sgd_lr.value = sgd_lr.max
+    assert "SGD diverged at step" in playground.status.value
+    assert "SGD diverged at step" in playground.race.note.get_text()
+
+
+def test_switching_surface_moves_the_start_sliders_into_the_new_window(playground):
+    playground.surface.value = "rosenbrock"
+    rosenbrock = get_surface("rosenbrock")
+    assert (playground.start_x.min, playground.start_x.max) == rosenbrock.xlim
+    assert (playground.start_x.value, playground.start_y.value) == pytest.approx(rosenbrock.start)
+    assert playground.race.surface is rosenbrock
+
+
+def test_changing_steps_changes_the_loss_axis(playground):
+    playground.steps.value = 300
+    assert playground.race.ax_loss.get_xlim() == (0, 300)
+    assert all(len(line.get_xdata()) <= 301 for line in playground.race.curves)
