@@ -76,6 +76,13 @@ RACERS = (
 )
 
 
+def slider_range(slider: widgets.Widget) -> tuple[float, float]:
+    """The values a slider can take (a log slider's ``min`` and ``max`` are powers of 10)."""
+    if isinstance(slider, widgets.FloatLogSlider):
+        return 10.0**slider.min, 10.0**slider.max
+    return slider.min, slider.max
+
+
 class Playground:
     """Controls and a live race figure for the optimizers in ``racers`` on the surfaces of ``SURFACES``."""
 
@@ -130,6 +137,29 @@ class Playground:
 
     def _on_steps_change(self, change: dict) -> None:
         self.race.set_surface(self.race.surface, change["new"])
+        self._redraw()
+
+    def configure(self, label: str, race: bool = True, **knob_values: float) -> None:
+        """Set one racer's checkbox and knobs from code, e.g. ``configure("Adam", lr=0.3)``; redraws once."""
+        labels = [racer.label for racer in self.racers]
+        if label not in labels:
+            raise ValueError(f"label must be one of {', '.join(labels)}; got {label!r}")
+        index = labels.index(label)
+        sliders = {knob.name: slider for knob, slider in zip(self.racers[index].knobs, self.knobs[index])}
+        unknown = sorted(set(knob_values) - set(sliders))
+        if unknown:
+            raise ValueError(f"{label} has no knob {', '.join(unknown)}; its knobs are {', '.join(sliders)}")
+        for name, value in knob_values.items():  # check everything before changing anything
+            low, high = slider_range(sliders[name])
+            if not low <= value <= high:
+                raise ValueError(f"{label}: {name} = {value} is outside the slider's range [{low:g}, {high:g}]")
+        self._quiet = True
+        try:
+            self.racing[index].value = race
+            for name, value in knob_values.items():
+                sliders[name].value = value
+        finally:
+            self._quiet = False
         self._redraw()
 
     def trajectories(self) -> list[Trajectory | None]:

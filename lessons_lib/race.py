@@ -54,7 +54,7 @@ class LiveRace:
         self.ax_loss.set_xlabel("step")
         self.ax_loss.set_ylabel("loss − minimum")
         self.ax_loss.set_title("how fast the loss falls", fontsize=10)
-        self.ax_loss.legend(loc="upper right", fontsize=9)
+        self._legend_for: list[str] | None = None
         self.surface: Surface | None = None
         self._contour_artists: list = []
         self._loss_top = None
@@ -82,6 +82,7 @@ class LiveRace:
         shown = [trajectory for trajectory in trajectories if trajectory is not None]
         check_surface_and_trajectories(self.surface, shown)
         self._fit_loss_axis(shown)
+        self._update_legend([label for label, t in zip(self.labels, trajectories) if t is not None])
         for trajectory, path, start, curve in zip(trajectories, self.paths, self.starts, self.curves):
             visible = trajectory is not None
             for artist in (path, start, curve):
@@ -93,6 +94,14 @@ class LiveRace:
                 gap = np.maximum(trajectory.losses - self.surface.min_loss, SMALLEST_GAP)
                 curve.set_data(np.arange(len(gap)), gap)
         self.note.set_text("\n".join(trajectory.message for trajectory in shown if trajectory.diverged))
+
+    def _update_legend(self, labels: list[str]) -> None:
+        """A legend of the runners shown (redrawn only when that list changes)."""
+        if labels != self._legend_for:
+            self._legend_for = labels
+            handles = [curve for curve, label in zip(self.curves, self.labels) if label in labels]
+            self.ax_loss.legend(handles=handles, labels=labels, loc="upper right", fontsize=9)
+            self.live.redraw_background()
 
     def _fit_loss_axis(self, shown: Sequence[Trajectory]) -> None:
         """Fix the loss axis from the starting loss: LOSS_DECADES decades below the next power of 10 above it.

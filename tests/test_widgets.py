@@ -168,3 +168,17 @@ def test_changing_steps_changes_the_loss_axis(playground):
     playground.steps.value = 300
     assert playground.race.ax_loss.get_xlim() == (0, 300)
     assert all(len(line.get_xdata()) <= 301 for line in playground.race.curves)
+
+
+def test_configure_sets_knobs_from_code_and_checks_them():
+    playground = Playground(surface="valley", steps=50)
+    playground.configure("Adam", lr=0.3, beta1=0.5)
+    adam = [racer.label for racer in playground.racers].index("Adam")
+    assert [slider.value for slider in playground.knobs[adam][:2]] == pytest.approx([0.3, 0.5])
+    with pytest.raises(ValueError, match="outside the slider's range"):
+        playground.configure("Adam", lr=10.0, beta1=0.9)
+    assert playground.knobs[adam][1].value == pytest.approx(0.5)  # nothing changed by the refused call
+    with pytest.raises(ValueError, match="Adam has no knob beta"):
+        playground.configure("Adam", beta=0.5)
+    with pytest.raises(ValueError, match="label must be one of"):
+        playground.configure("Adamax")
