@@ -116,10 +116,13 @@ class Playground:
     def _place_start_sliders(self, surface) -> None:
         """Give the start sliders the surface's window and put them at its default start."""
         for slider, (low, high), value in zip((self.start_x, self.start_y), (surface.xlim, surface.ylim), surface.start):
-            slider.min, slider.max = min(low, slider.min), max(high, slider.max)  # widen first, then narrow
-            slider.min, slider.max = low, high
-            slider.step = (high - low) / 200
-            slider.value = value
+            # One message to the browser for all four changes: sent one by one, the browser's slider
+            # would clamp its old value to the new range and send that back, undoing the new start.
+            with slider.hold_sync():
+                slider.min, slider.max = min(low, slider.min), max(high, slider.max)  # widen, move, narrow
+                slider.value = value
+                slider.min, slider.max = low, high
+                slider.step = (high - low) / 200
 
     def _on_change(self, change: dict | None = None) -> None:
         if not self._quiet:
