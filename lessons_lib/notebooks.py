@@ -34,13 +34,12 @@ RAISES_MARKER = "# NBVAL_RAISES_EXCEPTION"
 DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0"}
 
 
-def execute_in_place(path: str | Path, timeout: int = 120) -> None:
-    """Run the notebook at ``path`` in a fresh kernel and save it with the new outputs.
+def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
+    """Run the notebook at ``path`` in a fresh kernel, top to bottom, and return it with its new outputs.
 
     The kernel starts in the notebook's folder. ``timeout`` (seconds) bounds each
     cell, because widget notebooks can stall nbclient (an open upstream issue).
-    The file is replaced only after a successful run, and atomically, so a failed
-    run never destroys the stored notebook.
+    The file itself is not touched.
     """
     from nbclient import NotebookClient  # imported here: learners never need it
 
@@ -55,6 +54,17 @@ def execute_in_place(path: str | Path, timeout: int = 120) -> None:
         record_timing=False,  # timestamps would change the file on every run
     )
     client.execute()
+    return notebook
+
+
+def execute_in_place(path: str | Path, timeout: int = 120) -> None:
+    """Run the notebook at ``path`` (see ``execute``) and save it with the new outputs.
+
+    The file is replaced only after a successful run, and atomically, so a failed
+    run never destroys the stored notebook.
+    """
+    path = Path(path)
+    notebook = execute(path, timeout)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".ipynb", delete=False, encoding="utf-8") as tmp:
         nbformat.write(notebook, tmp)
     os.replace(tmp.name, path)
