@@ -1,0 +1,133 @@
+"""Small real data sets for the lessons, ready to train on. Nothing is downloaded.
+
+::
+
+    from lessons_lib.data import load_diabetes_regression
+    data = load_diabetes_regression(seed=0)
+    data.X_train.shape     # (354, 10): 354 patients, 10 standardized features
+    data.y_train.shape     # (354,)
+
+Every loader returns a ``Dataset``: a seeded train/test split whose features
+(and, for regression, target) are standardized with the mean and standard
+deviation of the *training* part only, so that nothing about the test part
+leaks into training.
+
+``minibatches(n, batch_size, rng)`` cuts one epoch into random minibatches,
+the way a shuffling data loader does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from lessons_lib.checks import check_number, check_positive_int
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A data set split into a training part and a test part.
+
+    * ``X_train`` (n_train, d), ``y_train`` (n_train,): what the optimizers see;
+    * ``X_test``, ``y_test``: kept aside to check the model on unseen examples;
+    * ``feature_names``: one name per column of X;
+    * ``description``: one line on where the data come from and how they were prepared.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: tuple[str, ...]
+    description: str
+
+
+def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random split of ``range(n)``: (train indices, test indices), both sorted.
+
+    The test part has ``round(test_fraction * n)`` indices; the split depends
+    only on ``n``, ``test_fraction`` and ``seed``.
+    """
+    n = check_positive_int(n, "n")
+    test_fraction = check_number("test_fraction", test_fraction)
+    n_test = round(test_fraction * n)
+    if not 0 < test_fraction < 1 or not 0 < n_test < n:
+        raise ValueError(
+            f"test_fraction must leave at least one example in each part (0 < round(test_fraction * n) < n); "
+            f"got test_fraction={test_fraction} with n={n}"
+        )
+    seed = _check_seed(seed)
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shift and scale each column so that it has mean 0 and standard deviation 1 *on the training part*.
+
+    The test part gets the same shift and scale (its mean and spread come out
+    near 0 and 1, not exactly). A constant column is only shifted.
+    """
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (train - mean) / std, (test - mean) / std
+
+
+def load_diabetes_regression(seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+    """The diabetes data bundled with scikit-learn, as a standardized regression problem.
+
+    442 patients; 10 features measured at a baseline visit (age, sex, body-mass
+    index ``bmi``, average blood pressure ``bp`` and six blood serum measurements
+    ``s1`` … ``s6``); the target is a measure of disease progression one year
+    later. Features and target are standardized on the training part, so a
+    model that always predicts 0 (the training mean) has a training
+    mean-squared error of exactly 1.
+
+    ``seed`` fixes the random train/test split; ``test_fraction`` of the
+    patients (rounded) go to the test part.
+    """
+    from sklearn.datasets import load_diabetes  # imported here: importing sklearn takes about a second
+
+    raw = load_diabetes(scaled=False)
+    train, test = split_indices(len(raw.target), test_fraction, seed)
+    X_train, X_test = standardize(raw.data[train], raw.data[test])
+    y_train, y_test = standardize(raw.target[train], raw.target[test])
+    return Dataset(
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        feature_names=tuple(raw.feature_names),
+        description=(
+            f"scikit-learn's diabetes data: {len(train)} training and {len(test)} test patients "
+            f"(split with seed {seed}), features and target standardized on the training part"
+        ),
+    )
+
+
+def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """One epoch of minibatches: the indices ``range(n)`` in a random order, cut into pieces of ``batch_size``.
+
+    Every example appears exactly once per epoch. When ``batch_size`` does not
+    divide ``n`` the last batch is smaller (as with PyTorch's
+    ``DataLoader(shuffle=True)``, whose ``drop_last`` is False by default).
+    The order comes from ``rng.permutation(n)``, so a seeded generator gives
+    the same batches on every run.
+    """
+    n = check_positive_int(n, "n")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if batch_size > n:
+        raise ValueError(f"batch_size must be at most n = {n} (the number of examples), got {batch_size}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {rng!r}")
+    order = rng.permutation(n)  # drawn now, so that the batches do not depend on when they are read
+    return (order[start : start + batch_size] for start in range(0, n, batch_size))
+
+
+def _check_seed(seed: object) -> int:
+    """A seed is a whole number >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    return int(seed)

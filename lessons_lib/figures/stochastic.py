@@ -1,0 +1,554 @@
+"""Lesson 02, stochastic gradients: minibatch gradients of a linear regression, their figures and widgets.
+
+Linear regression with the mean-squared error, on N examples (rows of X, targets y)::
+
+    L(θ)     = (1/N) Σ_i (x_iᵀθ − y_i)²
+    ∇L(θ)    = (2/N) Σ_i (x_iᵀθ − y_i) x_i             the full gradient
+    ĝ_𝓑(θ)   = (2/B) Σ_{i ∈ 𝓑} (x_iᵀθ − y_i) x_i       on a minibatch 𝓑 of B examples
+
+Pieces, in the order of the lesson:
+
+* ``mse_loss``, ``mse_gradient``, ``per_example_gradients``: the equations above;
+* ``sample_minibatch_gradients``: many minibatch gradients at one θ, drawn at once;
+* ``MinibatchGradients``: a gradient function for ``runner.run`` that walks
+  through shuffled epochs; ``run_sgd`` runs SGD with it;
+* ``exponential_average``: m_t = β m_{t−1} + (1 − β) v_t, the average that
+  Momentum and Adam keep; ``steps_to_follow``: how long it lags behind a change;
+* figures: ``plot_gradient_cloud``, ``plot_noise_vs_batch_size``, ``plot_sgd_runs``,
+  ``plot_loss_per_epoch``;
+* widgets: ``BatchSizeLab`` (batch size and learning rate) and ``AveragingLab`` (β).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+from lessons_lib.checks import as_float_array, check_beta, check_flag, check_learning_rate, check_number, check_positive_int
+from lessons_lib.data import minibatches
+from lessons_lib.optim import SGD
+from lessons_lib.runner import Trajectory, run
+from lessons_lib.widgets import LiveFigure, log_slider
+
+#: Excess losses below this are drawn at this value on log axes (0 cannot be shown).
+SMALLEST_EXCESS = 1e-12
+
+
+# --- the equations -------------------------------------------------------------------------------
+
+
+def check_regression_data(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+    """X as a float (N, d) array and y as a float (N,) array, or a ValueError naming what is wrong."""
+    X = as_float_array(X, "X")
+    y = as_float_array(y, "y")
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"X must be a 2-D array with one row per example, got shape {X.shape}")
+    if y.shape != (len(X),):
+        raise ValueError(f"y must be a 1-D array with one target per row of X ({len(X)}), got shape {y.shape}")
+    return X, y
+
+
+def _check_theta(theta: object, X: np.ndarray) -> np.ndarray:
+    theta = as_float_array(theta, "theta")
+    if theta.shape != (X.shape[1],):
+        raise ValueError(f"theta must have shape ({X.shape[1]},), one weight per column of X; got {theta.shape}")
+    return theta
+
+
+def _check_batch_size(batch_size: object, n: int) -> int:
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if batch_size > n:
+        raise ValueError(f"batch_size must be at most N = {n} (the number of examples), got {batch_size}")
+    return batch_size
+
+
+def mse_loss(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """L(θ) = (1/N) Σ_i (x_iᵀθ − y_i)², the mean-squared error over all rows of X."""
+    X, y = check_regression_data(X, y)
+    theta = _check_theta(theta, X)
+    return float(np.mean((X @ theta - y) ** 2))
+
+
+def mse_gradient(theta: np.ndarray, X: np.ndarray, y: np.ndarray, batch: object = None) -> np.ndarray:
+    """ĝ_𝓑(θ) = (2/B) Σ_{i ∈ 𝓑} (x_iᵀθ − y_i) x_i; with ``batch=None``, the full gradient ∇L(θ).
+
+    ``batch`` holds the row indices of the minibatch (repeats allowed: a batch
+    drawn with replacement counts a row as often as it was drawn).
+    """
+    X, y = check_regression_data(X, y)
+    theta = _check_theta(theta, X)
+    if batch is not None:
+        batch = np.asarray(batch)
+        if batch.ndim != 1 or len(batch) == 0 or batch.dtype.kind not in "iu":
+            raise ValueError(f"batch must be a non-empty 1-D array of row indices, got {batch!r}")
+        if batch.min() < 0 or batch.max() >= len(X):
+            raise ValueError(f"batch holds row indices outside 0 … {len(X) - 1}")
+        X, y = X[batch], y[batch]
+    return 2 * X.T @ (X @ theta - y) / len(y)
+
+
+def per_example_gradients(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The gradient of each example's own loss (x_iᵀθ − y_i)², one row each: 2 (x_iᵀθ − y_i) x_i, shape (N, d).
+
+    Their mean over the rows is the full gradient ∇L(θ); their mean over a
+    minibatch is that minibatch's gradient.
+    """
+    X, y = check_regression_data(X, y)
+    theta = _check_theta(theta, X)
+    return 2 * (X @ theta - y)[:, None] * X
+
+
+def sample_minibatch_gradients(
+    theta: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    draws: int,
+    rng: np.random.Generator,
+    replace: bool = False,
+) -> np.ndarray:
+    """``draws`` minibatch gradients at θ, each from a fresh random batch: shape (draws, d).
+
+    Without replacement (the default) a batch holds ``batch_size`` different
+    examples, as when an epoch is shuffled and cut; with ``replace=True`` each
+    of its examples is drawn independently of the others and may repeat.
+    """
+    per_example = per_example_gradients(theta, X, y)
+    n = len(per_example)
+    batch_size = _check_batch_size(batch_size, n)
+    draws = check_positive_int(draws, "draws")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {rng!r}")
+    if check_flag(replace, "replace"):
+        rows = rng.integers(0, n, size=(draws, batch_size))
+    else:  # the first batch_size entries of a random permutation, one permutation per draw
+        rows = rng.permuted(np.tile(np.arange(n), (draws, 1)), axis=1)[:, :batch_size]
+    return per_example[rows].mean(axis=1)
+
+
+# --- SGD on shuffled epochs ----------------------------------------------------------------------
+
+
+class MinibatchGradients:
+    """A gradient function θ ↦ ĝ_𝓑(θ) for ``runner.run``: each call uses the next minibatch.
+
+    Every epoch puts the N examples in a fresh random order and cuts it into
+    batches of ``batch_size`` (the last one smaller if ``batch_size`` does not
+    divide N), with ``lessons_lib.data.minibatches`` and the generator
+    ``np.random.default_rng(seed)``. So one epoch is ⌈N / B⌉ steps and sees
+    every example once.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, seed: int = 0) -> None:
+        self.X, self.y = check_regression_data(X, y)
+        self.batch_size = _check_batch_size(batch_size, len(self.y))
+        self.rng = np.random.default_rng(seed)
+        self._batches = iter(())  # the batches left in the current epoch
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """⌈N / B⌉: how many minibatches make one pass over the data."""
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def epochs_after(self, steps: int) -> np.ndarray:
+        """The number of epochs done (examples seen / N) after 0, 1, …, ``steps`` steps: shape (steps + 1,)."""
+        n, b = len(self.y), self.batch_size
+        batch_sizes = np.array([min(b, n - start) for start in range(0, n, b)])
+        seen = np.resize(batch_sizes, steps)  # the pattern of one epoch, repeated
+        return np.concatenate([[0.0], np.cumsum(seen) / n])
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        """ĝ_𝓑(θ) on the next minibatch 𝓑 (θ is not checked here: ``runner.run`` has checked it)."""
+        batch = next(self._batches, None)
+        if batch is None:  # a new epoch: a new order
+            self._batches = minibatches(len(self.y), self.batch_size, self.rng)
+            batch = next(self._batches)
+        Xb, yb = self.X[batch], self.y[batch]
+        return 2 * Xb.T @ (Xb @ theta - yb) / len(batch)
+
+
+@dataclass(frozen=True, eq=False)
+class SGDRun:
+    """One SGD run on a regression problem: its settings, its ``trajectory`` and
+    ``epochs`` (examples seen / N after each step, for the x-axis)."""
+
+    batch_size: int
+    lr: float
+    epochs: np.ndarray
+    trajectory: Trajectory
+
+    @property
+    def label(self) -> str:
+        return f"B = {self.batch_size}"
+
+    @property
+    def losses(self) -> np.ndarray:
+        return self.trajectory.losses
+
+
+def run_sgd(
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    lr: float,
+    epochs: int,
+    start: np.ndarray | None = None,
+    seed: int = 0,
+) -> SGDRun:
+    """SGD, θ ← θ − η ĝ_𝓑(θ), for ``epochs`` passes over the data, from ``start`` (zeros by default).
+
+    Uses ``lessons_lib.optim.SGD`` and ``runner.run``; the loss recorded after
+    every step is the full training loss L(θ). A run that blows up stops early
+    (``trajectory.diverged``).
+    """
+    gradients = MinibatchGradients(X, y, batch_size, seed)
+    epochs = check_positive_int(epochs, "epochs")
+    lr = check_learning_rate(lr)
+    start = np.zeros(gradients.X.shape[1]) if start is None else _check_theta(start, gradients.X)
+    trajectory = run(SGD(lr=lr, name=f"SGD, B = {batch_size}"), gradients, start,
+                     steps=epochs * gradients.steps_per_epoch)
+    # The losses of all positions in one go (much faster than one call per step). The runner
+    # stopped the run before any |θ| passed 1e8, so they are finite.
+    X, y = gradients.X, gradients.y
+    with np.errstate(over="ignore"):
+        losses = np.mean((trajectory.positions @ X.T - y) ** 2, axis=1)
+    trajectory = replace(trajectory, losses=losses)
+    return SGDRun(batch_size, lr, gradients.epochs_after(trajectory.steps_run), trajectory)
+
+
+# --- averaging over time -------------------------------------------------------------------------
+
+
+def exponential_average(values: object, beta: float) -> np.ndarray:
+    """m_t = β m_{t−1} + (1 − β) v_t for t = 1 … T, from m_0 = 0: the averages m_1 … m_T, same shape as ``values``.
+
+    The first axis of ``values`` is time. The weight of a value k steps old is
+    (1 − β) β^k, so the average remembers about 1 / (1 − β) values.
+    """
+    values = as_float_array(values, "values")
+    beta = check_beta(beta, "beta")
+    if values.ndim == 0 or len(values) == 0:
+        raise ValueError("values must be a non-empty sequence, one value (or array) per step")
+    averages = np.empty_like(values)
+    m = np.zeros_like(values[0])
+    for t, v in enumerate(values):
+        m = beta * m + (1 - beta) * v
+        averages[t] = m
+    return averages
+
+
+def steps_to_follow(beta: float, fraction: float = 0.9) -> int:
+    """After a sudden change of the averaged value, the steps the average needs to cover ``fraction`` of it.
+
+    The old value keeps the weight β^k after k steps, so: the smallest k with β^k ≤ 1 − fraction.
+    """
+    beta = check_beta(beta, "beta")
+    fraction = check_number("fraction", fraction)
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    if beta == 0:
+        return 1
+    return math.ceil(math.log(1 - fraction) / math.log(beta) - 1e-9)
+
+
+# --- static figures ------------------------------------------------------------------------------
+
+
+def draw_gradient_cloud(ax: Axes, estimates: np.ndarray, full_gradient: np.ndarray, coords: tuple[int, int],
+                        names: Sequence[str]) -> tuple:
+    """Two coordinates of many minibatch gradients as dots, the full gradient as a star, their mean as ×.
+
+    Returns the dots, the mean marker and the star (the first two change in the widget).
+    """
+    i, j = coords
+    dots = ax.scatter(estimates[:, i], estimates[:, j], s=9, alpha=0.35, color="tab:blue", linewidths=0,
+                      label="minibatch gradients ĝ")
+    (star,) = ax.plot([full_gradient[i]], [full_gradient[j]], marker="*", color="black", markersize=16,
+                      linestyle="none", label="full gradient ∇L")
+    (mean,) = ax.plot([estimates[:, i].mean()], [estimates[:, j].mean()], marker="x", color="tab:red",
+                      markersize=9, markeredgewidth=2, linestyle="none", label="mean of the ĝ shown", zorder=3)
+    ax.axhline(0, color="0.6", linewidth=0.8)
+    ax.axvline(0, color="0.6", linewidth=0.8)
+    ax.set_xlabel(f"∂L/∂θ  for  {names[i]}")
+    ax.set_ylabel(f"∂L/∂θ  for  {names[j]}")
+    ax.legend(loc="lower right", fontsize=9)
+    return dots, mean, star
+
+
+def plot_gradient_cloud(estimates: object, full_gradient: object, coords: tuple[int, int], names: Sequence[str],
+                        title: str = "") -> Figure:
+    """A figure of ``draw_gradient_cloud``: the spread of minibatch gradients around the full gradient."""
+    estimates = as_float_array(estimates, "estimates")
+    full_gradient = as_float_array(full_gradient, "full_gradient")
+    if estimates.ndim != 2 or full_gradient.shape != estimates.shape[1:]:
+        raise ValueError(f"estimates must have shape (draws, d) and full_gradient (d,); got {estimates.shape} "
+                         f"and {full_gradient.shape}")
+    _check_coords(coords, len(full_gradient), names)
+    fig, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+    draw_gradient_cloud(ax, estimates, full_gradient, coords, names)
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_noise_vs_batch_size(batch_sizes: object, measured: dict[str, object], predicted: dict[str, object],
+                             n: int) -> Figure:
+    """Gradient noise against batch size on log-log axes: ``measured`` as markers, ``predicted`` as lines.
+
+    Each dict maps a label to one value per batch size. ``n`` (the number of
+    examples) is marked with a dotted line: there a batch without replacement
+    is the whole data set and has no noise at all.
+    """
+    batch_sizes = as_float_array(batch_sizes, "batch_sizes")
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+    for (label, values), style in zip(predicted.items(), ["-", "--", ":"]):
+        ax.loglog(batch_sizes, _one_per_batch_size(values, batch_sizes, label), style, color="0.3", label=label)
+    for (label, values), (marker, color) in zip(measured.items(), [("o", "tab:blue"), ("s", "tab:orange")]):
+        ax.loglog(batch_sizes, _one_per_batch_size(values, batch_sizes, label), marker=marker, color=color,
+                  linestyle="none", markerfacecolor="none", markersize=7, markeredgewidth=1.5, label=label)
+    ax.xaxis.set_minor_locator(NullLocator())  # fewer ticks: much faster to draw
+    ax.axvline(n, color="0.5", linestyle=":", linewidth=1)
+    ax.text(n, ax.get_ylim()[1], f" N = {n}", va="top", ha="right", fontsize=9, color="0.35", rotation=90)
+    ax.set_xlabel("batch size B")
+    ax.set_ylabel("noise: RMS of ‖ĝ − ∇L‖")
+    ax.legend(loc="lower left", fontsize=9)
+    return fig
+
+
+def draw_excess_loss(ax: Axes, x: np.ndarray, losses: np.ndarray, min_loss: float, **style) -> object:
+    """L(θ) − L(θ*) against ``x`` on a log scale (values below ``SMALLEST_EXCESS`` are drawn at it)."""
+    (line,) = ax.semilogy(x, np.maximum(losses - min_loss, SMALLEST_EXCESS), **style)
+    return line
+
+
+def plot_sgd_runs(runs: Sequence[SGDRun], min_loss: float, labels: Sequence[str] | None = None) -> Figure:
+    """Two panels of the same runs: excess training loss per epoch (left) and per step (right, log scale)."""
+    labels = _check_runs(runs, labels)
+    fig, (ax_epochs, ax_steps) = plt.subplots(1, 2, figsize=(11.0, 4.2), layout="constrained", sharey=True)
+    for r, label in zip(runs, labels):
+        line = draw_excess_loss(ax_epochs, r.epochs, r.losses, min_loss, label=label, linewidth=0.8)
+        steps = np.arange(1, len(r.losses))  # the start (step 0) has no place on a log axis
+        draw_excess_loss(ax_steps, steps, r.losses[1:], min_loss, label=label, linewidth=0.8,
+                         color=line.get_color())
+    ax_epochs.set_xlabel("epochs (examples seen / N)")
+    ax_epochs.set_ylabel("training loss − minimum")
+    ax_epochs.set_title("per epoch: the same number of example gradients", fontsize=10)
+    ax_steps.set_xscale("log")
+    ax_steps.xaxis.set_minor_locator(NullLocator())  # fewer ticks: much faster to draw
+    ax_steps.set_xlabel("steps (minibatch gradients evaluated), log scale")
+    ax_steps.set_title("per step: the same number of updates", fontsize=10)
+    ax_epochs.legend(loc="upper right", fontsize=9)
+    return fig
+
+
+def plot_loss_per_epoch(runs: Sequence[SGDRun], min_loss: float, labels: Sequence[str] | None = None,
+                        title: str = "") -> Figure:
+    """Excess training loss L(θ) − L(θ*) per epoch for each run, from the first step on, on one log-scale panel.
+
+    (The start is left out: a run that starts at the minimum starts at 0, which a log scale cannot show.)
+    """
+    labels = _check_runs(runs, labels)
+    fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
+    for r, label in zip(runs, labels):
+        draw_excess_loss(ax, r.epochs[1:], r.losses[1:], min_loss, label=label, linewidth=0.8)
+    ax.set_xlabel("epochs (examples seen / N)")
+    ax.set_ylabel("training loss − minimum")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    return fig
+
+
+# --- widgets -------------------------------------------------------------------------------------
+
+
+class BatchSizeLab:
+    """Batch size and learning rate on sliders, over two live pictures.
+
+    Left: ``draws`` minibatch gradients at ``theta`` (two coordinates) around
+    the full gradient, for the chosen batch size. Right: the training loss of
+    SGD from θ = 0 with that batch size and learning rate, per epoch, beside
+    full-batch gradient descent with the same learning rate.
+
+    ``panel`` holds the controls and the live picture; ``snapshot()`` is the
+    current picture as a static image.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, theta: np.ndarray, min_loss: float, coords: tuple[int, int],
+                 names: Sequence[str], batch_size: int = 8, lr: float = 0.01, epochs: int = 20, draws: int = 300,
+                 seed: int = 0) -> None:
+        self.X, self.y = check_regression_data(X, y)
+        n = len(self.y)
+        self.theta = _check_theta(theta, self.X)
+        _check_coords(coords, self.X.shape[1], names)
+        self.coords, self.names = coords, list(names)
+        self.min_loss = float(min_loss)
+        self.epochs = check_positive_int(epochs, "epochs")
+        self.draws = check_positive_int(draws, "draws")
+        self.seed = seed
+        options = sorted({*(2**k for k in range(int(math.log2(n)) + 1)), n})
+        batch_size = _check_batch_size(batch_size, n)
+        if batch_size not in options:
+            raise ValueError(f"batch_size must be one of {options} (the slider's stops), got {batch_size}")
+        self.batch_size = widgets.SelectionSlider(options=options, value=batch_size, description="batch size B",
+                                                  style={"description_width": "initial"})
+        self.lr = log_slider("learning rate η", check_learning_rate(lr), 1e-3, 1.0)
+        self.full_gradient = mse_gradient(self.theta, self.X, self.y)
+        self._clouds: dict[int, np.ndarray] = {}
+        self._full_batch: dict[float, SGDRun] = {}
+
+        figure = Figure(figsize=(11.0, 4.3), dpi=72, layout="constrained")
+        ax_cloud, self.ax_loss = figure.subplots(1, 2)
+        widest = self.cloud(1)
+        self.dots, self.mean, _ = draw_gradient_cloud(ax_cloud, widest, self.full_gradient, coords, names)
+        i, j = coords
+        for axis_set, k in ((ax_cloud.set_xlim, i), (ax_cloud.set_ylim, j)):
+            low, high = np.percentile(widest[:, k], [1, 99])
+            axis_set(low, high)
+        ax_cloud.set_title(f"{self.draws} minibatch gradients at the start θ = 0", fontsize=10)
+        self.spread = ax_cloud.text(0.02, 0.97, "", transform=ax_cloud.transAxes, fontsize=9, va="top")
+
+        self.sgd_line = draw_excess_loss(self.ax_loss, [0], np.array([1.0]), 0.0, color="tab:blue", linewidth=1,
+                                         label="SGD with the chosen B")
+        self.gd_line = draw_excess_loss(self.ax_loss, [0], np.array([1.0]), 0.0, color="black", linestyle="--",
+                                        linewidth=1.5, label=f"full batch (B = {n})")
+        self.note = self.ax_loss.text(0.02, 0.02, "", transform=self.ax_loss.transAxes, fontsize=9, va="bottom",
+                                      color="darkred")
+        self.ax_loss.set_xlim(0, self.epochs)
+        self.ax_loss.set_ylim(1e-3, 10)
+        self.ax_loss.set_xlabel("epochs (examples seen / N)")
+        self.ax_loss.set_ylabel("training loss − minimum")
+        self.ax_loss.set_title("SGD from θ = 0 (curves leaving the top have diverged)", fontsize=10)
+        self.ax_loss.legend(loc="upper right", fontsize=9)
+
+        self.live = LiveFigure(figure)
+        self.live.animate(self.dots, self.mean, self.spread, self.sgd_line, self.gd_line, self.note)
+        self.panel = self.live.panel([self.batch_size, self.lr], self.update)
+
+    def cloud(self, batch_size: int) -> np.ndarray:
+        """The minibatch gradients drawn for this batch size (the same ones every time: seeded by B)."""
+        if batch_size not in self._clouds:
+            rng = np.random.default_rng([self.seed, batch_size])
+            self._clouds[batch_size] = sample_minibatch_gradients(self.theta, self.X, self.y, batch_size,
+                                                                  self.draws, rng)
+        return self._clouds[batch_size]
+
+    def update(self) -> None:
+        """Read the sliders; redraw the cloud and the two runs."""
+        b, lr = self.batch_size.value, self.lr.value
+        estimates = self.cloud(b)
+        i, j = self.coords
+        self.dots.set_offsets(estimates[:, [i, j]])
+        self.mean.set_data([estimates[:, i].mean()], [estimates[:, j].mean()])
+        noise = np.sqrt(np.mean(np.sum((estimates - self.full_gradient) ** 2, axis=1)))
+        self.spread.set_text(f"B = {b}: RMS of ‖ĝ − ∇L‖ = {noise:.2f} (all {len(self.full_gradient)} coordinates)")
+        if lr not in self._full_batch:  # it does not depend on B: run it once per learning rate
+            self._full_batch[lr] = run_sgd(self.X, self.y, len(self.y), lr, self.epochs)
+        runs = [run_sgd(self.X, self.y, b, lr, self.epochs, seed=self.seed), self._full_batch[lr]]
+        for line, r in zip((self.sgd_line, self.gd_line), runs):
+            line.set_data(r.epochs, np.maximum(r.losses - self.min_loss, SMALLEST_EXCESS))
+        names = (f"SGD (B = {b})", "full batch")
+        self.note.set_text("\n".join(f"{name} diverged at step {r.trajectory.diverged_at}"
+                                     for name, r in zip(names, runs) if r.trajectory.diverged))
+
+    def snapshot(self):
+        """The current picture as a static image to ``display``."""
+        return self.live.snapshot()
+
+
+class AveragingLab:
+    """A β slider over a stream of noisy gradient values and their exponential average.
+
+    ``values`` are noisy estimates, one per step (say one coordinate of
+    successive minibatch gradients); ``truth`` the exact values they estimate,
+    one per step. The picture shows the noisy values as dots, the truth as a
+    black line and m_t = β m_{t−1} + (1 − β) v_t in colour; a line of text gives
+    the measured noise of the average and how many steps it needs to follow a change.
+    """
+
+    def __init__(self, values: object, truth: object, beta: float = 0.9, title: str = "") -> None:
+        self.values = as_float_array(values, "values")
+        self.truth = as_float_array(truth, "truth")
+        if self.values.ndim != 1 or self.truth.shape != self.values.shape or len(self.values) < 2:
+            raise ValueError(f"values and truth must be 1-D arrays of the same length (at least 2), got shapes "
+                             f"{self.values.shape} and {self.truth.shape}")
+        self.beta = widgets.FloatSlider(value=check_beta(beta, "beta"), min=0.0, max=0.99, step=0.01,
+                                        description="β", readout_format=".2f")
+        steps = np.arange(1, len(self.values) + 1)
+        figure = Figure(figsize=(11.0, 3.8), dpi=72, layout="constrained")
+        ax = figure.subplots()
+        ax.plot(steps, self.values, ".", color="0.55", markersize=3, label="minibatch gradient ĝ_t (noisy)")
+        ax.plot(steps, self.truth, color="black", linewidth=1.5, label="full gradient ∇L (exact)")
+        (self.line,) = ax.plot(steps, self.values, color="tab:orange", linewidth=2,
+                               label="average m_t = β m_{t−1} + (1 − β) ĝ_t")
+        low, high = np.percentile(self.values, [0.5, 99.5])
+        ax.set_ylim(low - 0.2 * (high - low), high + 0.25 * (high - low))  # room for the legend and the text
+        ax.set_xlim(0, len(self.values) + 1)
+        ax.set_xlabel("step t")
+        ax.set_ylabel("one gradient coordinate")
+        ax.set_title(title, fontsize=10)
+        ax.legend(loc="upper right", fontsize=9, ncols=3)
+        self.text = ax.text(0.01, 0.03, "", transform=ax.transAxes, fontsize=10, va="bottom",
+                            bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})
+        self.live = LiveFigure(figure)
+        self.live.animate(self.line, self.text)
+        self.panel = self.live.panel([self.beta], self.update)
+
+    def noise(self, beta: float) -> float:
+        """RMS of the noise left in the average: m_t minus the same average of the exact values.
+
+        The first steps are left out, until the zero start has faded to 5 % (or
+        half the steps, if that comes first): there the noise is still building up.
+        """
+        skip = min(steps_to_follow(beta, 0.95), len(self.values) // 2)
+        noise = exponential_average(self.values - self.truth, beta)[skip:]
+        return float(np.sqrt(np.mean(noise**2)))
+
+    def update(self) -> None:
+        """Read β; redraw the average and its numbers."""
+        beta = self.beta.value
+        self.line.set_data(np.arange(1, len(self.values) + 1), exponential_average(self.values, beta))
+        raw = float(np.sqrt(np.mean((self.values - self.truth) ** 2)))
+        self.text.set_text(
+            f"β = {beta:.2f}: averages about 1/(1 − β) = {1 / (1 - beta):.0f} gradients;  "
+            f"noise left {self.noise(beta):.3f} (ĝ alone: {raw:.3f});  "
+            f"follows a change to 90% in {steps_to_follow(beta)} steps"
+        )
+
+    def snapshot(self):
+        """The current picture as a static image to ``display``."""
+        return self.live.snapshot()
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _check_coords(coords: object, d: int, names: Sequence[str]) -> None:
+    if (not isinstance(coords, tuple) or len(coords) != 2
+            or not all(isinstance(c, (int, np.integer)) and 0 <= c < d for c in coords) or coords[0] == coords[1]):
+        raise ValueError(f"coords must be a pair of two different column indices in 0 … {d - 1}, got {coords!r}")
+    if len(names) != d:
+        raise ValueError(f"names must give one name per column ({d}), got {len(names)}")
+
+
+def _check_runs(runs: object, labels: Sequence[str] | None) -> list[str]:
+    if isinstance(runs, SGDRun) or not runs or not all(isinstance(r, SGDRun) for r in runs):
+        raise ValueError("runs must be a non-empty list of SGDRun objects, as returned by run_sgd")
+    if labels is None:
+        return [r.label for r in runs]
+    if len(labels) != len(runs):
+        raise ValueError(f"labels must give one label per run ({len(runs)}), got {len(labels)}")
+    return list(labels)
+
+
+def _one_per_batch_size(values: object, batch_sizes: np.ndarray, label: str) -> np.ndarray:
+    values = as_float_array(values, label)
+    if values.shape != batch_sizes.shape:
+        raise ValueError(f"{label!r} must have one value per batch size ({len(batch_sizes)}), got shape {values.shape}")
+    return values

@@ -1,0 +1,350 @@
+"""Lesson 02's library: minibatch gradients, SGD on shuffled epochs, the moving average, figures and widgets."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from lessons_lib.data import minibatches
+from lessons_lib.figures.stochastic import (
+    AveragingLab,
+    BatchSizeLab,
+    MinibatchGradients,
+    exponential_average,
+    mse_gradient,
+    mse_loss,
+    per_example_gradients,
+    plot_gradient_cloud,
+    plot_loss_per_epoch,
+    plot_noise_vs_batch_size,
+    plot_sgd_runs,
+    run_sgd,
+    sample_minibatch_gradients,
+    steps_to_follow,
+)
+
+N, D = 40, 3
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N, D))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.normal(size=N)
+    return X, y
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+# --- the equations -------------------------------------------------------------------------------
+
+
+def test_full_gradient_matches_finite_differences(problem):
+    X, y = problem
+    theta = np.array([0.3, -0.1, 2.0])
+    h = 1e-6
+    numeric = [(mse_loss(theta + h * e, X, y) - mse_loss(theta - h * e, X, y)) / (2 * h) for e in np.eye(D)]
+    assert np.allclose(mse_gradient(theta, X, y), numeric, atol=1e-7)
+    assert np.array_equal(mse_gradient(theta, X, y), mse_gradient(theta, X, y, np.arange(N)))
+
+
+def test_minibatch_gradient_is_the_mean_of_per_example_gradients(problem):
+    X, y = problem
+    theta = np.array([1.0, 0.0, -1.0])
+    per_example = per_example_gradients(theta, X, y)
+    assert per_example.shape == (N, D)
+    assert np.allclose(per_example.mean(axis=0), mse_gradient(theta, X, y), atol=1e-14)
+    batch = np.array([3, 7, 7, 20])  # a repeat counts twice
+    assert np.allclose(per_example[batch].mean(axis=0), mse_gradient(theta, X, y, batch), atol=1e-14)
+
+
+def test_sampled_gradients_are_unbiased_and_shrink_with_the_finite_population_correction(problem):
+    X, y = problem
+    theta = np.zeros(D)
+    full = mse_gradient(theta, X, y)
+    per_example = per_example_gradients(theta, X, y)
+    sigma = np.sqrt(np.mean(np.sum((per_example - full) ** 2, axis=1)))
+    rng = np.random.default_rng(1)
+    for batch_size in (1, 5, 20):
+        for replace, factor in ((True, 1.0), (False, math.sqrt((N - batch_size) / (N - 1)))):
+            draws = sample_minibatch_gradients(theta, X, y, batch_size, 4000, rng, replace=replace)
+            noise = np.sqrt(np.mean(np.sum((draws - full) ** 2, axis=1)))
+            assert noise == pytest.approx(sigma / math.sqrt(batch_size) * factor, rel=0.05)
+            assert np.allclose(draws.mean(axis=0), full, atol=4 * noise / math.sqrt(4000))
+    whole = sample_minibatch_gradients(theta, X, y, N, 5, rng)
+    assert np.allclose(whole, full, atol=1e-12)  # a batch of every example has no noise
+
+
+def test_sampled_gradients_without_replacement_hold_different_examples():
+    X, y = np.eye(6), np.zeros(6)
+    # at θ = (1, …, 1) example i has the gradient 2 e_i, so (B/2) ĝ counts how often each row is in the batch
+    counts = sample_minibatch_gradients(np.ones(6), X, y, 3, 200, np.random.default_rng(0)) * 3 / 2
+    assert np.allclose(counts.sum(axis=1), 3) and np.allclose(counts * (counts - 1), 0)  # three different rows
+    counts = sample_minibatch_gradients(np.ones(6), X, y, 3, 200, np.random.default_rng(0), replace=True) * 3 / 2
+    assert np.isclose(counts, 2).any() or np.isclose(counts, 3).any()  # with replacement, repeats happen
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (dict(X=np.ones(5), y=np.ones(5)), "X must be a 2-D array"),
+        (dict(y=np.ones(N + 1)), "y must be a 1-D array with one target per row of X"),
+        (dict(theta=np.ones(D + 1)), r"theta must have shape \(3,\)"),
+        (dict(batch=[0.5, 1.5]), "batch must be a non-empty 1-D array of row indices"),
+        (dict(batch=[]), "batch must be a non-empty 1-D array of row indices"),
+        (dict(batch=[0, N]), "outside 0 … 39"),
+        (dict(X=np.full((N, D), np.nan)), "X contains NaN"),
+    ],
+)
+def test_mse_gradient_names_the_bad_argument(problem, args, message):
+    X, y = problem
+    call = dict(theta=np.zeros(D), X=X, y=y, batch=None) | args
+    with pytest.raises(ValueError, match=message):
+        mse_gradient(call["theta"], call["X"], call["y"], call["batch"])
+
+
+def test_sampling_refuses_bad_sizes_and_generators(problem):
+    X, y = problem
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="batch_size must be at most N = 40"):
+        sample_minibatch_gradients(np.zeros(D), X, y, N + 1, 10, rng)
+    with pytest.raises(ValueError, match="draws must be a whole number"):
+        sample_minibatch_gradients(np.zeros(D), X, y, 4, 0, rng)
+    with pytest.raises(ValueError, match="rng must be a numpy Generator"):
+        sample_minibatch_gradients(np.zeros(D), X, y, 4, 10, 0)
+    with pytest.raises(ValueError, match="replace must be True or False"):
+        sample_minibatch_gradients(np.zeros(D), X, y, 4, 10, rng, replace=1)
+
+
+# --- SGD on shuffled epochs ----------------------------------------------------------------------
+
+
+def test_minibatch_gradients_walk_through_shuffled_epochs():
+    n = 10
+    X, y = np.eye(n), np.ones(n)
+    gradients = MinibatchGradients(X, y, batch_size=4, seed=5)
+    assert gradients.steps_per_epoch == 3
+    expected = np.random.default_rng(5)
+    for epoch in range(2):
+        seen = []
+        for batch in minibatches(n, 4, expected):
+            g = gradients(np.zeros(n))  # −2/B on the rows of the batch, 0 elsewhere
+            rows = np.flatnonzero(g)
+            assert np.array_equal(rows, np.sort(batch)) and np.allclose(g[rows], -2 / len(batch))
+            seen.extend(rows)
+        assert sorted(seen) == list(range(n))
+    assert np.allclose(gradients.epochs_after(7), [0, 0.4, 0.8, 1.0, 1.4, 1.8, 2.0, 2.4])
+
+
+def test_run_sgd_is_the_hand_written_loop(problem):
+    X, y = problem
+    lr, batch_size, epochs, seed = 0.05, 8, 3, 2
+    rng = np.random.default_rng(seed)
+    theta, path = np.zeros(D), [np.zeros(D)]
+    for _ in range(epochs):
+        for batch in minibatches(N, batch_size, rng):
+            theta = theta - lr * 2 * X[batch].T @ (X[batch] @ theta - y[batch]) / len(batch)
+            path.append(theta)
+    result = run_sgd(X, y, batch_size, lr, epochs, seed=seed)
+    assert np.abs(result.trajectory.positions - np.array(path)).max() <= 1e-12
+    assert np.allclose(result.losses, [mse_loss(p, X, y) for p in path], atol=1e-12)
+    assert result.epochs[-1] == epochs and len(result.epochs) == len(path)
+    assert result.label == "B = 8"
+
+
+def test_full_batch_sgd_is_gradient_descent_and_converges(problem):
+    X, y = problem
+    result = run_sgd(X, y, N, 0.1, 200)
+    best = np.linalg.lstsq(X, y, rcond=None)[0]
+    assert np.allclose(result.trajectory.positions[-1], best, atol=1e-8)
+
+
+def test_a_run_that_blows_up_stops_and_says_so(problem):
+    X, y = problem
+    result = run_sgd(X, y, 1, 5.0, 5)
+    assert result.trajectory.diverged
+    assert len(result.epochs) == len(result.losses) == result.trajectory.steps_run + 1
+
+
+def test_run_sgd_checks_its_arguments(problem):
+    X, y = problem
+    with pytest.raises(ValueError, match="lr must be >= 0"):
+        run_sgd(X, y, 4, -0.1, 2)
+    with pytest.raises(ValueError, match="epochs must be a whole number"):
+        run_sgd(X, y, 4, 0.1, 0)
+    with pytest.raises(ValueError, match="batch_size must be at most N = 40"):
+        run_sgd(X, y, 41, 0.1, 1)
+    with pytest.raises(ValueError, match=r"theta must have shape \(3,\)"):
+        run_sgd(X, y, 4, 0.1, 1, start=np.zeros(2))
+
+
+# --- the moving average --------------------------------------------------------------------------
+
+
+def test_exponential_average_of_a_constant_approaches_it_from_zero():
+    averages = exponential_average(np.ones(30), 0.8)
+    assert np.allclose(averages, 1 - 0.8 ** np.arange(1, 31), atol=1e-14)
+    values = np.random.default_rng(0).normal(size=(12, 2))
+    assert np.array_equal(exponential_average(values, 0.0), values)
+    assert exponential_average(values, 0.5).shape == (12, 2)
+
+
+def test_exponential_average_cuts_independent_noise_by_the_known_factor():
+    noise = np.random.default_rng(3).normal(size=200_000)
+    beta = 0.9
+    averaged = exponential_average(noise, beta)[100:]
+    assert averaged.std() == pytest.approx(math.sqrt((1 - beta) / (1 + beta)), rel=0.03)
+
+
+@pytest.mark.parametrize("beta", [1.0, -0.1, 2])
+def test_exponential_average_refuses_a_bad_beta(beta):
+    with pytest.raises(ValueError, match="beta must be in"):
+        exponential_average([1.0, 2.0], beta)
+
+
+def test_exponential_average_needs_values():
+    with pytest.raises(ValueError, match="values must be a non-empty sequence"):
+        exponential_average([], 0.5)
+
+
+@pytest.mark.parametrize("beta, fraction", [(0.5, 0.9), (0.9, 0.9), (0.99, 0.9), (0.9, 0.5)])
+def test_steps_to_follow_is_the_first_k_with_beta_to_the_k_below_the_rest(beta, fraction):
+    k = steps_to_follow(beta, fraction)
+    assert beta**k <= 1 - fraction + 1e-12 and beta ** (k - 1) > 1 - fraction
+    assert steps_to_follow(0.9) == 22 and steps_to_follow(0.0) == 1
+    with pytest.raises(ValueError, match="fraction must be in"):
+        steps_to_follow(0.9, 1.0)
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def test_static_figures_are_made_and_checked(problem):
+    X, y = problem
+    draws = sample_minibatch_gradients(np.zeros(D), X, y, 4, 50, np.random.default_rng(0))
+    full = mse_gradient(np.zeros(D), X, y)
+    assert isinstance(plot_gradient_cloud(draws, full, (0, 2), ["a", "b", "c"], title="t"), Figure)
+    sizes = np.array([1, 2, 4])
+    assert isinstance(plot_noise_vs_batch_size(sizes, {"m": [3, 2, 1]}, {"p": [3, 2.1, 1.4]}, n=N), Figure)
+    runs = [run_sgd(X, y, b, 0.05, 2) for b in (1, N)]
+    assert isinstance(plot_sgd_runs(runs, 0.0), Figure)
+    assert isinstance(plot_loss_per_epoch(runs, 0.0, labels=["one", "all"]), Figure)
+
+    with pytest.raises(ValueError, match="coords must be a pair of two different column indices"):
+        plot_gradient_cloud(draws, full, (0, 0), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="names must give one name per column"):
+        plot_gradient_cloud(draws, full, (0, 1), ["a", "b"])
+    with pytest.raises(ValueError, match="estimates must have shape"):
+        plot_gradient_cloud(draws, full[:2], (0, 1), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="'m' must have one value per batch size"):
+        plot_noise_vs_batch_size(sizes, {"m": [3, 2]}, {}, n=N)
+    with pytest.raises(ValueError, match="runs must be a non-empty list of SGDRun"):
+        plot_sgd_runs(runs[0], 0.0)
+    with pytest.raises(ValueError, match="labels must give one label per run"):
+        plot_loss_per_epoch(runs, 0.0, labels=["one"])
+
+
+# --- widgets -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def batch_lab(problem):
+    X, y = problem
+    return BatchSizeLab(X, y, np.zeros(D), 0.0, (0, 1), ["a", "b", "c"], batch_size=4, lr=0.01, epochs=3, draws=50)
+
+
+def test_batch_size_lab_redraws_when_either_slider_moves(batch_lab):
+    assert batch_lab.batch_size.options == (1, 2, 4, 8, 16, 32, 40)
+    first = bytes(batch_lab.live.image.value)
+    assert first.startswith(b"\x89PNG")
+    batch_lab.batch_size.value = 32
+    after_batch = bytes(batch_lab.live.image.value)
+    assert after_batch != first
+    assert "B = 32" in batch_lab.spread.get_text()
+    batch_lab.lr.value = 0.05
+    assert bytes(batch_lab.live.image.value) != after_batch
+    batch_lab.batch_size.value, batch_lab.lr.value = 4, 0.01
+    assert bytes(batch_lab.live.image.value) == first  # the same settings give the same picture
+
+
+def test_batch_size_lab_cloud_narrows_as_the_batch_grows(batch_lab):
+    full = batch_lab.full_gradient
+    spreads = [np.sqrt(np.mean(np.sum((batch_lab.cloud(b) - full) ** 2, axis=1))) for b in (1, 4, 16, 40)]
+    assert spreads == sorted(spreads, reverse=True) and spreads[-1] < 1e-12
+
+
+def test_batch_size_lab_names_a_run_that_diverged(batch_lab):
+    batch_lab.batch_size.value = 1
+    batch_lab.lr.value = 1.0
+    assert "diverged at step" in batch_lab.note.get_text()
+    assert batch_lab.panel.children[2].value == ""  # not an error: the figure says it
+    batch_lab.lr.value = 0.01
+    assert batch_lab.note.get_text() == ""
+
+
+def test_batch_size_lab_snapshot_is_the_live_picture(batch_lab):
+    assert batch_lab.snapshot().data == batch_lab.live.png()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (dict(batch_size=3), r"batch_size must be one of \[1, 2, 4, 8, 16, 32, 40\]"),
+        (dict(batch_size=0), "batch_size must be a whole number"),
+        (dict(lr=-1.0), "lr must be >= 0"),
+        (dict(coords=(0, 5)), "coords must be a pair"),
+        (dict(theta=np.zeros(2)), r"theta must have shape \(3,\)"),
+        (dict(epochs=0), "epochs must be a whole number"),
+    ],
+)
+def test_batch_size_lab_names_the_bad_argument(problem, args, message):
+    X, y = problem
+    call = dict(theta=np.zeros(D), min_loss=0.0, coords=(0, 1), names=["a", "b", "c"], epochs=2, draws=20) | args
+    with pytest.raises(ValueError, match=message):
+        BatchSizeLab(X, y, **call)
+
+
+@pytest.fixture
+def averaging_lab():
+    rng = np.random.default_rng(0)
+    truth = np.concatenate([np.full(100, -1.0), np.zeros(100)])
+    return AveragingLab(truth + rng.normal(size=200), truth, beta=0.9)
+
+
+def test_averaging_lab_redraws_when_beta_moves(averaging_lab):
+    first = bytes(averaging_lab.live.image.value)
+    assert "β = 0.90" in averaging_lab.text.get_text() and "in 22 steps" in averaging_lab.text.get_text()
+    averaging_lab.beta.value = 0.5
+    assert bytes(averaging_lab.live.image.value) != first
+    assert np.allclose(averaging_lab.line.get_ydata(), exponential_average(averaging_lab.values, 0.5))
+    averaging_lab.beta.value = 0.0
+    assert np.allclose(averaging_lab.line.get_ydata(), averaging_lab.values)
+    assert averaging_lab.snapshot().data == averaging_lab.live.png()
+
+
+def test_averaging_lab_noise_falls_as_beta_grows(averaging_lab):
+    noises = [averaging_lab.noise(beta) for beta in (0.0, 0.5, 0.9)]
+    assert noises == sorted(noises, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "values, truth, beta, message",
+    [
+        (np.ones(5), np.ones(4), 0.9, "values and truth must be 1-D arrays of the same length"),
+        (np.ones((5, 2)), np.ones((5, 2)), 0.9, "values and truth must be 1-D arrays"),
+        (np.ones(5), np.ones(5), 1.0, "beta must be in"),
+        (["a"] * 5, np.ones(5), 0.9, "values must hold real numbers"),
+    ],
+)
+def test_averaging_lab_names_the_bad_argument(values, truth, beta, message):
+    with pytest.raises(ValueError, match=message):
+        AveragingLab(values, truth, beta=beta)
