@@ -1,0 +1,231 @@
+"""lessons_lib.figures.adaptive: the replays, ε factors, the 45° map and the race of lesson 04."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from lessons_lib.figures import adaptive
+from lessons_lib.optim import SGD, AdaGrad, Adam, RMSprop
+from lessons_lib.runner import run
+from lessons_lib.surfaces import get_surface
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+# --- replay ----------------------------------------------------------------------------------
+
+
+def test_adagrad_under_a_constant_gradient_has_step_size_lr_over_root_t():
+    lr, steps = 0.1, 400
+    replay = adaptive.replay(AdaGrad(lr=lr, eps=1e-10), np.ones(steps))
+    t = np.arange(1, steps + 1)
+    np.testing.assert_allclose(replay.accumulators[:, 0], t)  # s_t = t g² = t
+    np.testing.assert_allclose(replay.step_sizes[:, 0], lr / (np.sqrt(t) + 1e-10), rtol=1e-15)
+    np.testing.assert_allclose(replay.steps[:, 0], -replay.step_sizes[:, 0])  # g = 1
+
+
+def test_rmsprop_first_step_is_lr_over_root_one_minus_beta_then_levels_off_at_lr():
+    lr, beta = 0.01, 0.99
+    replay = adaptive.replay(RMSprop(lr=lr, beta=beta), np.full(3000, 2.0))
+    # rel=1e-7: ε = 1e-8 in the denominator next to √v ≥ 0.2
+    assert abs(replay.steps[0, 0]) == pytest.approx(lr / np.sqrt(1 - beta), rel=1e-7)
+    assert abs(replay.steps[-1, 0]) == pytest.approx(lr, rel=1e-7)  # v → g², so the step → η
+    np.testing.assert_allclose(replay.accumulators[-1, 0], 4.0, rtol=1e-9)
+
+
+def test_replay_matches_the_rule_step_by_step_for_several_parameters():
+    rng = np.random.default_rng(3)
+    grads = rng.standard_normal((50, 3))
+    rule = RMSprop(lr=0.05, beta=0.9)
+    replay = adaptive.replay(rule, grads, label="mine")
+    theta, state = np.zeros(3), rule.init(np.zeros(3))
+    for t, g in enumerate(grads):
+        new_theta, state = rule.step(theta, g, state)
+        np.testing.assert_array_equal(replay.steps[t], new_theta - theta)
+        np.testing.assert_array_equal(replay.accumulators[t], state.square_avg)
+        theta = new_theta
+    np.testing.assert_allclose(replay.steps, -replay.step_sizes * grads, rtol=1e-12)
+    assert replay.label == "mine" and replay.steps.shape == (50, 3)
+
+
+@pytest.mark.parametrize("rule, fragment", [
+    (SGD(lr=0.1), "rule must be AdaGrad"),
+    (Adam(), "rule must be AdaGrad"),
+    (RMSprop(centered=True), "plain RMSprop"),
+    (RMSprop(momentum=0.9), "plain RMSprop"),
+    (AdaGrad(weight_decay=0.1), "without weight_decay"),
+])
+def test_replay_refuses_rules_whose_step_is_not_lr_g_over_root(rule, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        adaptive.replay(rule, np.ones(3))
+
+
+@pytest.mark.parametrize("grads, fragment", [
+    (np.ones((2, 2, 2)), "grads must have shape"),
+    (np.ones(0), "grads must have shape"),
+    ([1.0, np.nan], "grads contains NaN"),
+    ("abc", "grads must hold real numbers"),
+])
+def test_replay_refuses_bad_gradients(grads, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        adaptive.replay(AdaGrad(), grads)
+
+
+def test_accumulator_reads_s_or_v_and_refuses_other_states():
+    assert adaptive.accumulator(AdaGrad(initial_accumulator_value=0.5).init(np.zeros(2)))[0] == 0.5
+    assert adaptive.accumulator(RMSprop().init(np.zeros(2))).shape == (2,)
+    with pytest.raises(ValueError, match="state must be an AdaGradState or an RMSpropState"):
+        adaptive.accumulator(Adam().init(np.zeros(2)))
+
+
+def test_step_size_figure_draws_one_curve_per_replay_and_reference():
+    replays = [adaptive.replay(AdaGrad(lr=0.1), np.ones(20)), adaptive.replay(RMSprop(lr=0.1), np.ones(20))]
+    fig = adaptive.step_size_figure(replays, references={"η/√t": 0.1 / np.sqrt(np.arange(1, 21))})
+    assert isinstance(fig, Figure)
+    ax_acc, ax_step = fig.axes
+    assert len(ax_acc.get_lines()) == 2 and len(ax_step.get_lines()) == 3
+    assert ax_step.get_xscale() == ax_step.get_yscale() == "log"
+    (only_steps,) = adaptive.step_size_figure(replays, accumulators=False).axes
+    assert len(only_steps.get_lines()) == 2 and "step size" in only_steps.get_title()
+
+
+def test_step_size_figure_refuses_bad_input():
+    with pytest.raises(ValueError, match="replays must be a non-empty list"):
+        adaptive.step_size_figure([])
+    with pytest.raises(ValueError, match="replays must be a non-empty list"):
+        adaptive.step_size_figure([np.ones(3)])
+    with pytest.raises(ValueError, match="only replays of one parameter"):
+        adaptive.step_size_figure([adaptive.replay(AdaGrad(), np.ones((4, 2)))])
+    with pytest.raises(ValueError, match="accumulators must be True or False"):
+        adaptive.step_size_figure([adaptive.replay(AdaGrad(), np.ones(4))], accumulators="no")
+
+
+# --- where ε goes ------------------------------------------------------------------------------
+
+
+def test_steady_step_factor_outside_and_inside_the_root():
+    g = np.array([1.0, 1e-6, 0.0])
+    outside = adaptive.steady_step_factor(g, 1e-8, inside=False)
+    inside = adaptive.steady_step_factor(g, 1e-8, inside=True)
+    np.testing.assert_allclose(outside, [1 / (1 + 1e-8), 1e-6 / (1e-6 + 1e-8), 0.0])
+    np.testing.assert_allclose(inside, [1 / np.sqrt(1 + 1e-8), 1e-6 / np.sqrt(1e-12 + 1e-8), 0.0])
+    assert inside[1] < 0.011 < 0.98 < outside[1]  # a gradient of 1e-6: a hundredfold difference
+    np.testing.assert_allclose(adaptive.steady_step_factor(-g, 1e-8, inside=False), outside)  # |g|, not g
+
+
+def test_steady_step_factor_agrees_with_the_rule_once_v_has_settled():
+    rule = RMSprop(lr=1.0, beta=0.9, eps=1e-8)
+    replay = adaptive.replay(rule, np.full(2000, 3e-6))
+    assert abs(replay.steps[-1, 0]) == pytest.approx(adaptive.steady_step_factor(3e-6, 1e-8, False), rel=1e-9)
+
+
+@pytest.mark.parametrize("eps, inside, fragment", [
+    (0.0, True, "eps must be > 0"),
+    (-1e-8, False, "eps must be > 0"),
+    (1e-8, 1, "inside must be True or False"),
+])
+def test_steady_step_factor_refuses_bad_arguments(eps, inside, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        adaptive.steady_step_factor(1.0, eps, inside)
+
+
+def test_epsilon_figure_draws_each_form_and_refuses_bad_ranges():
+    fig = adaptive.epsilon_figure([("outside", 1e-8, False), ("inside", 1e-8, True)], mark=1e-6)
+    (ax,) = fig.axes
+    assert len(ax.get_lines()) == 3  # two forms and the mark
+    with pytest.raises(ValueError, match="forms must name at least one"):
+        adaptive.epsilon_figure([])
+    with pytest.raises(ValueError, match="g_range must be"):
+        adaptive.epsilon_figure([("outside", 1e-8, False)], g_range=(1.0, 1e-3))
+
+
+# --- the valley and the rotated valley ---------------------------------------------------------
+
+
+def test_valley_coordinates_match_the_two_losses_and_are_their_own_inverse():
+    valley, rotated = get_surface("valley"), get_surface("rotated_valley")
+    points = np.random.default_rng(0).uniform(-5, 5, size=(100, 2))
+    np.testing.assert_allclose(valley.loss(adaptive.valley_coordinates(points)), rotated.loss(points), rtol=1e-13)
+    np.testing.assert_allclose(adaptive.valley_coordinates(adaptive.valley_coordinates(points)), points, atol=1e-14)
+    with pytest.raises(ValueError, match="p must have shape"):
+        adaptive.valley_coordinates([1.0, 2.0, 3.0])
+
+
+def test_matching_starts_give_gradient_descent_the_same_path_turned():
+    valley, rotated = get_surface("valley"), get_surface("rotated_valley")
+    starts = adaptive.MATCHING_STARTS
+    assert valley.loss(starts["valley"]) == pytest.approx(rotated.loss(starts["rotated_valley"]), rel=1e-14)
+    on_valley = run(SGD(lr=0.4), valley, starts["valley"], 50)
+    on_rotated = run(SGD(lr=0.4), rotated, starts["rotated_valley"], 50)
+    np.testing.assert_allclose(adaptive.valley_coordinates(on_rotated.positions), on_valley.positions, atol=1e-12)
+
+
+@pytest.mark.parametrize("losses, expected", [
+    ([5.0, 0.5, 2.0, 0.1, 0.01], 3),  # dips at step 1, bounces, stays from step 3
+    ([0.1, 0.2], 0),
+    ([5.0, 0.1, 2.0], None),
+    ([5.0, 4.0], None),
+])
+def test_steps_to_stay_below(losses, expected):
+    assert adaptive.steps_to_stay_below(losses, 1.0) == expected
+
+
+@pytest.mark.parametrize("losses, fragment", [
+    (np.ones((2, 2)), "losses must be a non-empty 1-D array"),
+    ([], "losses must be a non-empty 1-D array"),
+    ([1.0, np.inf], "losses contains NaN"),
+])
+def test_steps_to_stay_below_refuses_bad_losses(losses, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        adaptive.steps_to_stay_below(losses, 1.0)
+
+
+# --- the race ----------------------------------------------------------------------------------
+
+
+def test_race_redraws_when_any_control_changes():
+    race = adaptive.AdaptiveRace(steps=60)
+    shown = [bytes(race.race.live.image.value)]
+    for control, value in ((race.lr_slider, 0.5), (race.beta_slider, 0.9), (race.surface_menu, "rotated_valley")):
+        control.value = value
+        assert race.status.value == ""
+        shown.append(bytes(race.race.live.image.value))
+        assert shown[-1] != shown[-2], f"changing {control.description} did not change the picture"
+    assert race.race.surface.name == "rotated_valley"
+
+
+def test_race_runs_from_the_matching_starts_and_counts_steps():
+    race = adaptive.AdaptiveRace(lr=0.15, beta=0.99, gd_lr=0.465, steps=200)
+    assert "steps until the loss stays < 1e-06" in race.counts.get_text()
+    gd, adagrad, rmsprop = race.trajectories()
+    np.testing.assert_array_equal(gd.positions[0], adaptive.MATCHING_STARTS["valley"])
+    valley_counts = race.counts.get_text()
+    race.surface_menu.value = "rotated_valley"
+    gd_turned = race.trajectories()[0]
+    np.testing.assert_allclose(adaptive.valley_coordinates(gd_turned.positions), gd.positions, atol=1e-12)
+    gd_line = [line for line in valley_counts.splitlines() if line.startswith("gradient descent")]
+    assert gd_line and gd_line[0] in race.counts.get_text()  # gradient descent does not care about the turn
+
+
+def test_race_snapshot_is_the_current_picture():
+    race = adaptive.AdaptiveRace(steps=30)
+    assert race.snapshot().data == race.race.live.png()
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"surface": "bowl"}, "surface must be one of valley, rotated_valley"),
+    ({"lr": 10.0}, "lr must be between"),
+    ({"lr": -1.0}, "lr must be >= 0"),
+    ({"beta": 1.0}, "beta must be in"),
+    ({"beta": 0.9999}, "beta must be at most"),
+    ({"gd_lr": -0.1}, "gd_lr must be >= 0"),
+    ({"steps": 0}, "steps must be a whole number"),
+])
+def test_race_refuses_bad_arguments(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        adaptive.AdaptiveRace(**kwargs)
