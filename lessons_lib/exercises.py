@@ -1,0 +1,919 @@
+"""Instant self-checks for the graded exercises in ``exercises/``.
+
+In an exercise notebook, after writing a function or answering a question::
+
+    from lessons_lib.exercises import check, check_answer
+
+    check(gd_step)                      # runs your gd_step on a few cases
+    check_answer("lr_max", lr_max)      # checks your answer to a question
+
+Each call returns a ``CheckResult``: it shows as a short report (✓ or ✗ per
+case; for a failed case what was expected, what your code gave, and a hint)
+and is truthy only when everything passed. The checks run your function on
+inputs -- first steps, a preset state, tiny gradients, a 20-step trajectory --
+and compare what it returns with the course's reference rules in
+``lessons_lib.optim``; they never read your code. When your result matches a
+mistake many people make (ε inside the root, ``t`` counted too late, ...), the
+hint names it.
+
+Answers to questions are stored only as fingerprints (a hash of the value
+rounded to 3 significant digits), so reading this file does not give them away.
+
+The instructor's hidden tests call the same functions with other random
+inputs (``seed``) and ``.assert_ok()``, which raises ``AssertionError`` with a
+one-line reason when a check fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+import math
+import re
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from numbers import Real
+from pathlib import Path
+
+import numpy as np
+
+from lessons_lib.optim import (
+    SGD,
+    AdaGrad,
+    AdaGradState,
+    Adam,
+    AdamState,
+    AdamW,
+    EMAMomentum,
+    EMAMomentumState,
+    RMSprop,
+    RMSpropState,
+    SGDState,
+)
+
+__all__ = ["check", "check_answer", "CheckResult", "CaseResult", "EXERCISES", "QUESTIONS"]
+
+#: How closely your numbers must match the reference: relative 1e-7 per entry,
+#: plus 1e-9 of the array's largest entry (so tiny values are compared relatively too).
+RTOL, SCALED_ATOL = 1e-7, 1e-9
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One case of a check: its title, whether it passed, and if not, what went wrong and a hint."""
+
+    title: str
+    passed: bool
+    details: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of ``check`` or ``check_answer``: truthy only if every case passed.
+
+    Shown in a notebook as a short report; ``assert_ok()`` raises ``AssertionError``
+    with the first failure in one line (that is what the grader's hidden tests use).
+    """
+
+    title: str
+    cases: list[CaseResult] = field(default_factory=list)
+    single: bool = False  # one verdict rather than cases: a question, or a function not written yet
+
+    def __bool__(self) -> bool:
+        return all(case.passed for case in self.cases)
+
+    @property
+    def passed(self) -> bool:
+        """True if every case passed."""
+        return bool(self)
+
+    def report(self) -> str:
+        """The report in words: one line per case, details and hint under a failed one."""
+        mark = "✓" if self else "✗"
+        if self.single:
+            case = self.cases[0]
+            return "\n".join([f"{mark} {self.title}: {case.title}", *_indented(case, "    ")])
+        passed = sum(case.passed for case in self.cases)
+        lines = [f"{mark} {self.title}: {passed} of {len(self.cases)} checks passed"]
+        for case in self.cases:
+            lines.append(f"  {'✓' if case.passed else '✗'} {case.title}")
+            lines.extend(_indented(case, "      "))
+        return "\n".join(lines)
+
+    def assert_ok(self) -> None:
+        """Raise ``AssertionError`` naming the first failed case, if any: case, hint, then details, in one line."""
+        for case in self.cases:
+            if not case.passed:
+                where = f"{self.title}: {case.title}" if self.single else f"{self.title}, case '{case.title}'"
+                hint, details = (" ".join(line.strip() for line in text.splitlines()) for text in (case.hint, case.details))
+                raise AssertionError(" -- ".join(part for part in (where, hint, details) if part))
+
+    def __repr__(self) -> str:
+        return self.report()
+
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:  # how IPython shows it
+        printer.text(self.report())  # type: ignore[attr-defined]
+
+
+def _indented(case: CaseResult, indent: str) -> list[str]:
+    """The details of a case, then its hint (first line marked 'hint:'), indented."""
+    hint = case.hint.splitlines()
+    if hint:
+        hint[0] = f"hint: {hint[0]}"
+    return [indent + line for line in case.details.splitlines() + hint]
+
+
+# --- exercises: reference, cases and known mistakes ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One situation a function is checked in.
+
+    ``calls`` is a list of keyword arguments, one call each. With ``chain = n > 0``
+    the case is a trajectory of n steps instead: the first step gets ``calls[0]``,
+    each later step the previous step's outputs (same names), and every step
+    ``grad = gradient(theta)``. ``key`` is what hidden tests select cases by.
+    """
+
+    key: str
+    title: str
+    calls: list[dict]
+    hint: str
+    chain: int = 0  # number of chained steps (0: independent calls)
+    gradient: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A common wrong version of a rule, and what to tell someone whose code behaves like it."""
+
+    function: Callable
+    hint: str
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A function a student writes: its signature, its reference and its checks."""
+
+    function_name: str
+    signature: str
+    outputs: tuple[str, ...]
+    reference: Callable
+    make_cases: Callable[[np.random.Generator], list[Case]]
+    mistakes: tuple[Mistake, ...] = ()
+
+
+def _valley_gradient(theta: np.ndarray) -> np.ndarray:
+    """The gradient of the valley L = 0.1 x² + 2 y² of lessons 01 and 03."""
+    return np.array([0.2, 4.0]) * theta
+
+
+def _values(rng: np.random.Generator, shape: int | tuple[int, ...], low: float = -2, high: float = 2) -> np.ndarray:
+    """Random numbers with two decimals, easy to read in a report."""
+    return np.round(rng.uniform(low, high, shape), 2)
+
+
+def _trajectory(key: str, start: dict, steps: int, hint: str) -> Case:
+    title = f"{steps} steps on the valley 0.1x² + 2y², from θ = {_show(start['theta'])}"
+    return Case(key, title, [start], hint, chain=steps, gradient=_valley_gradient)
+
+
+# gradient descent (lesson 01) ---------------------------------------------------------------
+
+
+def _gd_reference(theta, grad, lr):
+    return SGD(lr=lr).step(theta, grad, SGDState())[0]
+
+
+def _gd_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("one_step", "one step on a vector of 3 parameters",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), lr=0.1)],
+             "θ ← θ − η g: subtract the learning rate times the gradient."),
+        Case("matrix", "a 2×3 matrix of parameters, lr = 0.5",
+             [dict(theta=_values(rng, (2, 3)), grad=_values(rng, (2, 3)), lr=0.5)],
+             "the same rule works entry by entry on arrays of any shape; return an array shaped like theta."),
+        _trajectory("trajectory", dict(theta=_values(rng, 2, 0.5, 2), grad=None, lr=0.4), 20,
+                    "each step must start from the θ the previous step returned."),
+    ]
+
+
+GD = Exercise(
+    "gd_step", "gd_step(theta, grad, lr) -> theta", ("theta",), _gd_reference, _gd_cases,
+    (
+        Mistake(lambda theta, grad, lr: theta + lr * grad,
+                "you stepped up the gradient: θ ← θ − η g moves against it (a minus sign)."),
+        Mistake(lambda theta, grad, lr: theta - grad, "multiply the gradient by the learning rate η."),
+        Mistake(lambda theta, grad, lr: theta - lr, "the step is η times the gradient g, not η alone."),
+    ),
+)
+
+
+# minibatch gradient of mean squared error (lesson 02) ----------------------------------------
+
+
+def _mse_loss(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean((X @ w - y) ** 2))
+
+
+def _minibatch_reference(w, X, y, batch):
+    """The gradient of the batch's mean squared error, by central differences of the loss itself.
+
+    The loss is quadratic in w, so central differences are exact up to rounding:
+    the check compares with the definition of the loss, not with a formula.
+    """
+    Xb, yb = X[batch], y[batch]
+    h = 1e-4
+    eye = np.eye(len(w))
+    return np.array([(_mse_loss(w + h * e, Xb, yb) - _mse_loss(w - h * e, Xb, yb)) / (2 * h) for e in eye])
+
+
+def _regression_data(rng: np.random.Generator) -> dict:
+    X = _values(rng, (20, 3))
+    y = np.round(X @ np.array([1.5, -2.0, 0.5]) + rng.normal(0, 0.5, 20), 2)
+    return dict(w=_values(rng, 3), X=X, y=y)
+
+
+def _minibatch_cases(rng: np.random.Generator) -> list[Case]:
+    data = _regression_data(rng)
+    return [
+        Case("batch", "a batch of 4 rows out of 20", [dict(data, batch=rng.choice(20, 4, replace=False))],
+             "differentiate one squared term (xᵢ·w − yᵢ)² with respect to w (chain rule), "
+             "then average over the B rows listed in batch."),
+        Case("one_row", "a batch of one row", [dict(data, batch=rng.choice(20, 1))],
+             "with one row there is nothing to average: the gradient of (x·w − y)² for that row alone."),
+        Case("all_rows", "all 20 rows as one batch (the full gradient)", [dict(data, batch=np.arange(20))],
+             "with every row in the batch you get the full-data gradient; check the factor 2/B."),
+    ]
+
+
+def _mse_mistake(factor: float = 2, over_all_rows: bool = False, divide_by_all: bool = False, sign: float = 1,
+                 mean: bool = True) -> Callable:
+    def gradient(w, X, y, batch):
+        Xb, yb = (X, y) if over_all_rows else (X[batch], y[batch])
+        total = factor * Xb.T @ (sign * (Xb @ w - yb))
+        return total / (len(X) if divide_by_all else len(Xb) if mean else 1)
+    return gradient
+
+
+MINIBATCH = Exercise(
+    "minibatch_gradient", "minibatch_gradient(w, X, y, batch) -> grad", ("grad",), _minibatch_reference,
+    _minibatch_cases,
+    (
+        Mistake(_mse_mistake(factor=1), "the derivative of (x·w − y)² is 2 (x·w − y) x: keep the factor 2."),
+        Mistake(_mse_mistake(over_all_rows=True), "use only the rows listed in batch: X[batch] and y[batch]."),
+        Mistake(_mse_mistake(divide_by_all=True), "average over the B rows of the batch, not over all N rows."),
+        Mistake(_mse_mistake(sign=-1), "the residual is prediction minus target, x·w − y; y − x·w flips the sign."),
+        Mistake(_mse_mistake(mean=False), "the loss is a mean: divide the sum over the batch by B."),
+    ),
+)
+
+
+# momentum, PyTorch form and EMA form (lesson 03) ---------------------------------------------
+
+
+def _momentum_reference(theta, grad, buffer, lr, momentum):
+    theta, state = SGD(lr=lr, momentum=momentum).step(theta, grad, SGDState(momentum_buffer=buffer))
+    return theta, state.momentum_buffer
+
+
+def _momentum_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("first_step", "first step (buffer is None): the buffer becomes the gradient",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), buffer=None, lr=0.1, momentum=0.9)],
+             "on the first step there is no buffer yet (None): PyTorch starts it at b = g."),
+        Case("preset_buffer", "a later step, from a given buffer",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), buffer=_values(rng, 3), lr=0.1, momentum=0.8)],
+             "b ← μ b + g, then θ ← θ − η b with the new b."),
+        _trajectory("trajectory", dict(theta=_values(rng, 2, 0.5, 2), grad=None, buffer=None, lr=0.05, momentum=0.9),
+                    20, "pass the returned buffer into the next step."),
+    ]
+
+
+def _momentum_mistake(damped: bool = False, old_buffer: bool = False, classical: bool = False) -> Callable:
+    def step(theta, grad, buffer, lr, momentum):
+        old = np.zeros_like(grad) if (buffer is None and damped) else (grad if buffer is None else buffer)
+        if classical:  # v ← μ v − η g,  θ ← θ + v
+            velocity = -lr * grad if buffer is None else momentum * buffer - lr * grad
+            return theta + velocity, velocity
+        new = momentum * old + (1 - momentum) * grad if damped else (grad if buffer is None else momentum * old + grad)
+        return theta - lr * (old if old_buffer else new), new
+    return step
+
+
+MOMENTUM = Exercise(
+    "momentum_step", "momentum_step(theta, grad, buffer, lr, momentum) -> (theta, buffer)", ("theta", "buffer"),
+    _momentum_reference, _momentum_cases,
+    (
+        Mistake(_momentum_mistake(damped=True),
+                "that is the EMA form, b ← μ b + (1 − μ) g starting from 0. PyTorch's form adds the whole "
+                "gradient, b ← μ b + g, and its first buffer is g itself."),
+        Mistake(_momentum_mistake(old_buffer=True),
+                "the step used the old buffer: update b first (b ← μ b + g), then step with the new b."),
+        Mistake(_momentum_mistake(classical=True),
+                "that is the classical velocity v ← μ v − η g. This exercise keeps PyTorch's buffer "
+                "b ← μ b + g (no η inside) and steps θ ← θ − η b."),
+    ),
+)
+
+
+def _ema_reference(theta, grad, velocity, lr, beta):
+    theta, state = EMAMomentum(lr=lr, beta=beta).step(theta, grad, EMAMomentumState(velocity=velocity))
+    return theta, state.velocity
+
+
+def _ema_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("first_step", "first step, from a velocity of zeros",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), velocity=np.zeros(3), lr=0.1, beta=0.9)],
+             "v ← β v + (1 − β) g; with v = 0 the first velocity is (1 − β) g."),
+        Case("preset_velocity", "a later step, from a given velocity",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), velocity=_values(rng, 3), lr=0.1, beta=0.8)],
+             "update v first, then θ ← θ − η v with the new v."),
+        _trajectory("trajectory",
+                    dict(theta=_values(rng, 2, 0.5, 2), grad=None, velocity=np.zeros(2), lr=0.5, beta=0.9),
+                    20, "pass the returned velocity into the next step."),
+    ]
+
+
+def _ema_mistake(undamped: bool = False, old_velocity: bool = False, swapped: bool = False) -> Callable:
+    def step(theta, grad, velocity, lr, beta):
+        if undamped:
+            new = beta * velocity + grad
+        elif swapped:
+            new = (1 - beta) * velocity + beta * grad
+        else:
+            new = beta * velocity + (1 - beta) * grad
+        return theta - lr * (velocity if old_velocity else new), new
+    return step
+
+
+EMA_MOMENTUM = Exercise(
+    "ema_momentum_step", "ema_momentum_step(theta, grad, velocity, lr, beta) -> (theta, velocity)",
+    ("theta", "velocity"), _ema_reference, _ema_cases,
+    (
+        Mistake(_ema_mistake(undamped=True),
+                "that is PyTorch's form. The EMA form scales the new gradient by (1 − β): v ← β v + (1 − β) g."),
+        Mistake(_ema_mistake(old_velocity=True),
+                "the step used the old velocity: update v first, then θ ← θ − η v with the new v."),
+        Mistake(_ema_mistake(swapped=True),
+                "β multiplies the old velocity and (1 − β) the new gradient, not the reverse."),
+    ),
+)
+
+
+# AdaGrad and RMSprop (lesson 04) -------------------------------------------------------------
+
+_TINY = "a tiny gradient (1e-6), where the place of ε matters"
+_EPS_HINT = "ε goes outside the square root: add it to √(…) just before dividing."
+_EPS_INSIDE = "ε is inside your square root; it goes outside: add it to √(…) just before dividing."
+
+
+def _adagrad_reference(theta, grad, sum_sq, lr, eps):
+    theta, state = AdaGrad(lr=lr, eps=eps).step(theta, grad, AdaGradState(sum_of_squares=sum_sq))
+    return theta, state.sum_of_squares
+
+
+def _adagrad_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("first_step", "first step, from a sum of zeros",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), sum_sq=np.zeros(3), lr=0.1, eps=1e-10)],
+             "s ← s + g², then θ ← θ − η g / (√s + ε): the first step has length about η in every coordinate."),
+        Case("preset_sum", "a later step, from a given sum",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), sum_sq=_values(rng, 3, 0.5, 4), lr=0.1, eps=1e-10)],
+             "add g² to the sum first, then divide by the root of the new sum."),
+        Case("tiny_gradient", _TINY,
+             [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), sum_sq=np.zeros(3), lr=0.1, eps=1e-10)],
+             _EPS_HINT),
+        Case("zero_gradient", "a gradient entry that is exactly 0 on the first step",
+             [dict(theta=_values(rng, 3), grad=np.array([0.0, 1.0, -1.0]), sum_sq=np.zeros(3), lr=0.1, eps=1e-10)],
+             "where g = 0 and s = 0 the step is 0 / (0 + ε) = 0: ε keeps the division finite."),
+    ]
+
+
+def _adagrad_mistake(eps_inside: bool = False, old_sum: bool = False, not_squared: bool = False,
+                     no_root: bool = False) -> Callable:
+    def step(theta, grad, sum_sq, lr, eps):
+        new = sum_sq + (grad if not_squared else grad**2)
+        used = sum_sq if old_sum else new
+        denominator = np.sqrt(used + eps) if eps_inside else (used + eps if no_root else np.sqrt(used) + eps)
+        return theta - lr * grad / denominator, new
+    return step
+
+
+ADAGRAD = Exercise(
+    "adagrad_step", "adagrad_step(theta, grad, sum_sq, lr, eps=1e-10) -> (theta, sum_sq)", ("theta", "sum_sq"),
+    _adagrad_reference, _adagrad_cases,
+    (
+        Mistake(_adagrad_mistake(eps_inside=True), _EPS_INSIDE),
+        Mistake(_adagrad_mistake(old_sum=True), "the step used the old sum: add g² first, then divide by √s + ε."),
+        Mistake(_adagrad_mistake(not_squared=True), "accumulate squared gradients: s ← s + g²."),
+        Mistake(_adagrad_mistake(no_root=True), "divide by the square root of the sum, √s + ε."),
+    ),
+)
+
+
+def _rmsprop_reference(theta, grad, square_avg, lr, beta, eps):
+    theta, state = RMSprop(lr=lr, beta=beta, eps=eps).step(theta, grad, RMSpropState(square_avg=square_avg))
+    return theta, state.square_avg
+
+
+def _rmsprop_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("first_step", "first step, from an average of zeros",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), square_avg=np.zeros(3), lr=0.01, beta=0.99, eps=1e-8)],
+             "v ← β v + (1 − β) g², then θ ← θ − η g / (√v + ε)."),
+        Case("preset_average", "a later step, from a given average",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), square_avg=_values(rng, 3, 0.5, 4), lr=0.01, beta=0.9,
+                   eps=1e-8)],
+             "update v first, then divide by the root of the new v."),
+        Case("tiny_gradient", _TINY,
+             [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), square_avg=np.zeros(3), lr=0.01,
+                   beta=0.99, eps=1e-8)],
+             _EPS_HINT),
+        _trajectory("trajectory",
+                    dict(theta=_values(rng, 2, 0.5, 2), grad=None, square_avg=np.zeros(2), lr=0.05, beta=0.9, eps=1e-8),
+                    20, "pass the returned average into the next step."),
+    ]
+
+
+def _rmsprop_mistake(eps_inside: bool = False, swapped: bool = False, old_avg: bool = False,
+                     summed: bool = False) -> Callable:
+    def step(theta, grad, square_avg, lr, beta, eps):
+        if summed:
+            new = square_avg + grad**2
+        elif swapped:
+            new = (1 - beta) * square_avg + beta * grad**2
+        else:
+            new = beta * square_avg + (1 - beta) * grad**2
+        used = square_avg if old_avg else new
+        denominator = np.sqrt(used + eps) if eps_inside else np.sqrt(used) + eps
+        return theta - lr * grad / denominator, new
+    return step
+
+
+RMSPROP = Exercise(
+    "rmsprop_step", "rmsprop_step(theta, grad, square_avg, lr, beta=0.99, eps=1e-8) -> (theta, square_avg)",
+    ("theta", "square_avg"), _rmsprop_reference, _rmsprop_cases,
+    (
+        Mistake(_rmsprop_mistake(eps_inside=True), _EPS_INSIDE),
+        Mistake(_rmsprop_mistake(swapped=True),
+                "β multiplies the old average and (1 − β) the new g², not the reverse."),
+        Mistake(_rmsprop_mistake(old_avg=True),
+                "the step used the old average: update v first, then divide by √v + ε."),
+        Mistake(_rmsprop_mistake(summed=True),
+                "that is AdaGrad's growing sum. RMSprop keeps an average: v ← β v + (1 − β) g²."),
+    ),
+)
+
+
+# Adam, without and with bias correction (lessons 05, 06), and AdamW (lesson 07) -------------
+
+
+def _adam_reference(theta, grad, m, v, t, lr, beta1, beta2, eps, bias_correction=True):
+    rule = Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps, bias_correction=bias_correction)
+    theta, state = rule.step(theta, grad, AdamState(t=t, m=m, v=v))
+    return theta, state.m, state.v, state.t
+
+
+def _adamw_reference(theta, grad, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    rule = AdamW(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
+    theta, state = rule.step(theta, grad, AdamState(t=t, m=m, v=v))
+    return theta, state.m, state.v, state.t
+
+
+def _adam_like(theta, grad, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0, *, correct=True, eps_inside=False,
+               count=True, t_after_use=False, eps_before_correction=False, old_moments=False, squared=True,
+               l2=False, decay=True, decay_times_lr=True, decay_after=False):
+    """A deliberately configurable Adam, used only to recognise mistakes (the reference is lessons_lib.optim)."""
+    factor = 1 - (lr * weight_decay if decay_times_lr else weight_decay)
+    if decay and weight_decay and not decay_after and not l2:
+        theta = theta * factor
+    if l2:
+        grad = grad + weight_decay * theta
+    t_used = t if t_after_use else t + 1
+    m_new = beta1 * m + (1 - beta1) * grad
+    v_new = beta2 * v + (1 - beta2) * (grad**2 if squared else grad)
+    m_used, v_used = (m, v) if old_moments else (m_new, v_new)
+    c1, c2 = (1 - beta1**t_used, 1 - beta2**t_used) if correct else (1, 1)
+    if eps_before_correction:
+        step = lr * np.sqrt(c2) / c1 * m_used / (np.sqrt(v_used) + eps)
+    elif eps_inside:
+        step = lr * (m_used / c1) / np.sqrt(v_used / c2 + eps)
+    else:
+        step = lr * (m_used / c1) / (np.sqrt(v_used / c2) + eps)
+    theta = theta - step
+    if decay and weight_decay and decay_after and not l2:
+        theta = theta * factor
+    return theta, m_new, v_new, (t + 1 if count else t)
+
+
+def _adam_mistake(**flags: bool) -> Callable:
+    def step(*args, **kwargs):
+        return _adam_like(*args, **kwargs, **flags)
+    return step
+
+
+def _adam_cases(rng: np.random.Generator, weight_decay: float | None = None) -> list[Case]:
+    extra = {} if weight_decay is None else dict(weight_decay=weight_decay)
+    hyper = dict(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, **extra)
+    zeros = dict(m=np.zeros(3), v=np.zeros(3), t=0)
+    cases = [
+        Case("first_step", "first step, from zero moments (t = 0 before the step)",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), **zeros, **hyper)],
+             "t ← t + 1 first; m ← β₁ m + (1 − β₁) g; v ← β₂ v + (1 − β₂) g²; then the step; return t + 1."),
+        Case("preset_state", "a later step, from given m, v and t = 5",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), m=_values(rng, 3, -0.5, 0.5), v=_values(rng, 3, 0.1, 1),
+                   t=5, **hyper)],
+             "update m and v from the given ones, and count this step as t + 1 = 6."),
+        Case("tiny_gradient", _TINY,
+             [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), **zeros, **hyper)], _EPS_HINT),
+        _trajectory("trajectory", dict(theta=_values(rng, 2, 0.5, 2), grad=None, m=np.zeros(2), v=np.zeros(2), t=0,
+                                       **hyper), 20, "pass the returned m, v and t into the next step."),
+    ]
+    if weight_decay is not None:
+        cases.insert(3, Case("zero_gradient", "a zero gradient from zero moments: only the decay acts",
+                             [dict(theta=_values(rng, 3), grad=np.zeros(3), **zeros, **hyper)],
+                             "with g = 0 the Adam part of the step is 0, so θ must shrink by exactly (1 − η λ)."))
+    return cases
+
+
+_ADAM_SIGNATURE = "(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8"
+_ADAM_COMMON_MISTAKES = (
+    Mistake(_adam_mistake(eps_inside=True), _EPS_INSIDE),
+    Mistake(_adam_mistake(count=False), "return t + 1: count the step you just took."),
+    Mistake(_adam_mistake(old_moments=True), "the step used the old m and v: update them first, then step."),
+    Mistake(_adam_mistake(squared=False), "v averages squared gradients: v ← β₂ v + (1 − β₂) g²."),
+)
+
+ADAM_UNCORRECTED = Exercise(
+    "adam_step", f"adam_step{_ADAM_SIGNATURE}) -> (theta, m, v, t)   [no bias correction]",
+    ("theta", "m", "v", "t"), lambda *a, **k: _adam_reference(*a, **k, bias_correction=False), _adam_cases,
+    tuple(Mistake(_adam_mistake(correct=False, **flags), hint) for flags, hint in [
+        (dict(eps_inside=True), _EPS_INSIDE),
+        (dict(count=False), "return t + 1: count the step, even though this lesson does not use t yet."),
+        (dict(old_moments=True), "the step used the old m and v: update them first, then step."),
+        (dict(squared=False), "v averages squared gradients: v ← β₂ v + (1 − β₂) g²."),
+    ]) + (
+        Mistake(_adam_mistake(),
+                "you applied bias correction; that is lesson 06. Here the step uses m and v as they are."),
+    ),
+)
+
+ADAM = Exercise(
+    "adam_step", f"adam_step{_ADAM_SIGNATURE}) -> (theta, m, v, t)", ("theta", "m", "v", "t"), _adam_reference,
+    _adam_cases,
+    _ADAM_COMMON_MISTAKES + (
+        Mistake(_adam_mistake(correct=False), "no bias correction: divide m by (1 − β₁ᵗ) and v by (1 − β₂ᵗ)."),
+        Mistake(_adam_mistake(t_after_use=True),
+                "t was counted after it was used: increment t first, so the first step has t = 1 "
+                "and 1 − β₁ᵗ = 1 − β₁ (with t = 0 it is 0, a division by zero)."),
+        Mistake(_adam_mistake(eps_before_correction=True),
+                "ε was added before the bias correction: correct first (v̂ = v / (1 − β₂ᵗ)), then √v̂ + ε."),
+    ),
+)
+
+ADAMW = Exercise(
+    "adamw_step", f"adamw_step{_ADAM_SIGNATURE}, weight_decay=0.01) -> (theta, m, v, t)",
+    ("theta", "m", "v", "t"), _adamw_reference, lambda rng: _adam_cases(rng, weight_decay=0.1),
+    _ADAM_COMMON_MISTAKES + (
+        Mistake(_adam_mistake(decay_times_lr=False),
+                "the decay is θ ← θ (1 − η λ): multiply λ by the learning rate η."),
+        Mistake(_adam_mistake(l2=True),
+                "that is Adam with L2: λθ added to the gradient. AdamW shrinks θ directly, outside the adaptive step."),
+        Mistake(_adam_mistake(decay_after=True), "decay θ first, then take the Adam step (PyTorch's order)."),
+        Mistake(_adam_mistake(decay=False), "apply the decoupled decay θ ← θ (1 − η λ) before the Adam step."),
+        Mistake(_adam_mistake(correct=False), "no bias correction: divide m by (1 − β₁ᵗ) and v by (1 − β₂ᵗ)."),
+    ),
+)
+
+#: Every exercise, by the name ``check`` looks up (lesson 05's Adam under its own key).
+EXERCISES: dict[str, Exercise] = {
+    "gd_step": GD,
+    "minibatch_gradient": MINIBATCH,
+    "momentum_step": MOMENTUM,
+    "ema_momentum_step": EMA_MOMENTUM,
+    "adagrad_step": ADAGRAD,
+    "rmsprop_step": RMSPROP,
+    "adam_step (no bias correction)": ADAM_UNCORRECTED,
+    "adam_step": ADAM,
+    "adamw_step": ADAMW,
+}
+
+
+# --- running a student's function ------------------------------------------------------------
+
+
+class _Problem(Exception):
+    """Something about a student's function that a check reports in words."""
+
+
+def _copy(value: object) -> object:
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _where_in_your_code(error: BaseException) -> str:
+    """'line 4: return theta - lr * grd' for the last line of the student's code in the traceback."""
+    this_file, numpy_dir = Path(__file__).resolve(), Path(np.__file__).resolve().parent
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        path = Path(frame.filename).resolve() if not frame.filename.startswith("<") else Path(frame.filename)
+        if path == this_file or numpy_dir in path.parents:
+            continue
+        line = (frame.line or linecache.getline(frame.filename, frame.lineno or 0)).strip()
+        return f" (in {frame.name}, line {frame.lineno}" + (f": {line})" if line else ")")
+    return ""
+
+
+def _call(exercise: Exercise, function: Callable, kwargs: dict, student: bool) -> tuple:
+    """Call ``function`` with copies of the arguments; return its outputs as a tuple.
+
+    For the student's function, raise ``_Problem`` when it raises, modifies its
+    inputs, or returns the wrong number of values.
+    """
+    arguments = {name: _copy(value) for name, value in kwargs.items()}
+    with np.errstate(all="ignore"):  # a division by zero shows as inf/nan in the report, not as a warning
+        try:
+            result = function(**arguments)
+        except NotImplementedError:
+            raise
+        except Exception as error:
+            if not student:
+                raise
+            message = f"your function raised {type(error).__name__}: {error}{_where_in_your_code(error)}"
+            if isinstance(error, TypeError) and "argument" in str(error):
+                message += f"\nkeep the signature given in the notebook: {exercise.signature}"
+            raise _Problem(message) from None
+    if student:
+        for name, value in kwargs.items():
+            if isinstance(value, np.ndarray) and not np.array_equal(arguments[name], value, equal_nan=True):
+                raise _Problem(f"your function changed its input {name} in place (with -=, += or [...] =); "
+                               f"compute a new array instead, e.g. {name} = {name} - ... rather than {name} -= ...")
+    if len(exercise.outputs) == 1:
+        return (result,)
+    if result is None:
+        raise _Problem("your function returned None: did you forget the return statement?")
+    if not isinstance(result, (tuple, list)) or len(result) != len(exercise.outputs):
+        raise _Problem(f"your function returned {_describe(result)}; it must return {len(exercise.outputs)} values, "
+                       f"({', '.join(exercise.outputs)})")
+    return tuple(result)
+
+
+def _run(exercise: Exercise, case: Case, function: Callable, student: bool = False) -> list[tuple]:
+    """The outputs of every call of a case (one per step for a trajectory)."""
+    if not case.chain:
+        return [_call(exercise, function, kwargs, student) for kwargs in case.calls]
+    kwargs, outputs = dict(case.calls[0]), []
+    for step in range(1, case.chain + 1):
+        kwargs["grad"] = case.gradient(np.asarray(kwargs["theta"], dtype=float))
+        try:
+            result = _call(exercise, function, kwargs, student)
+        except _Problem as problem:
+            raise _Problem(f"at step {step}: {problem}") from None
+        outputs.append(result)
+        kwargs.update(zip(exercise.outputs, result))
+        if student:  # check as we go, so that a wrong value stops the run (no overflow later on)
+            values = [_as_array(value) for value in result]
+            if any(value is None or value.dtype.kind not in "iuf" or not np.isfinite(value).all() for value in values):
+                break
+    return outputs
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} values"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a {type(value).__name__} ({value!r:.40})"
+
+
+def _as_array(value: object) -> np.ndarray | None:
+    if value is None:
+        return None
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return None
+
+
+def _show(value: object) -> str:
+    array = _as_array(value)
+    if array is None:
+        return _describe(value)
+    text = np.array2string(array, precision=8, separator=", ", threshold=12, max_line_width=10**6)
+    return " ".join(text.split())  # a matrix on one line
+
+
+def _difference(name: str, expected: object, got: object) -> str | None:
+    """What differs between an expected output and the one returned, in words; None if they agree."""
+    if isinstance(expected, (int, np.integer)):  # the step count t
+        if isinstance(got, (bool, np.bool_)) or not isinstance(got, Real) or got != expected:
+            return f"{name}: expected {expected}, got {got!r}"
+        return None
+    array, expected = _as_array(got), np.asarray(expected, dtype=float)
+    if array is None:
+        return f"{name}: expected an array of shape {expected.shape}, got {_describe(got)}"
+    if array.shape != expected.shape:
+        return f"{name} has shape {array.shape}, expected shape {expected.shape}"
+    scale = float(np.max(np.abs(expected), initial=0.0)) if np.isfinite(expected).all() else 0.0
+    close = np.isclose(array, expected, rtol=RTOL, atol=SCALED_ATOL * scale, equal_nan=True)
+    if close.all():
+        return None
+    with np.errstate(all="ignore"):
+        difference = np.abs(array - expected)
+    note = f"   (largest difference {np.max(difference):.3g})" if np.isfinite(difference).all() else ""
+    return f"{name}: expected {_show(expected)}\n{' ' * (len(name) + 7)}got {_show(array)}{note}"
+
+
+def _first_difference(exercise: Exercise, expected: list[tuple], got: list[tuple]) -> str | None:
+    """The first output (of the first call) that differs, in words; None if all agree."""
+    for number, (wanted, returned) in enumerate(zip(expected, got), start=1):
+        for name, want, have in zip(exercise.outputs, wanted, returned):
+            difference = _difference(name, want, have)
+            if difference:
+                prefix = f"after step {number}: " if len(expected) > 1 else ""
+                difference = difference.replace("\n", "\n" + " " * len(prefix))  # keep 'got' under 'expected'
+                return prefix + difference + _swapped(exercise, name, wanted, have)
+    if len(got) < len(expected):
+        return f"after step {len(got)} your values were no longer finite numbers: {_show(got[-1][0])}"
+    return None
+
+
+def _swapped(exercise: Exercise, name: str, wanted: tuple, have: object) -> str:
+    """A note when a wrong output equals another expected output (values returned in the wrong order)."""
+    for other, value in zip(exercise.outputs, wanted):
+        if other != name and not isinstance(value, int) and _difference(other, value, have) is None:
+            order = ", ".join(exercise.outputs)
+            return f"\n{name} holds what {other} should be: return the values in the order ({order})"
+    return ""
+
+
+def _matching_mistake(exercise: Exercise, case: Case, got: list[tuple]) -> Mistake | None:
+    """The known mistake that produces exactly what the student's function returned, if any."""
+    for mistake in exercise.mistakes:
+        try:
+            wrong = _run(exercise, case, mistake.function)
+        except Exception:  # a mistake that cannot even run on this case does not match it
+            continue
+        if len(wrong) >= len(got) and _first_difference(exercise, wrong[: len(got)], got) is None:
+            return mistake
+    return None
+
+
+def _check_case(exercise: Exercise, case: Case, function: Callable) -> CaseResult:
+    expected = _run(exercise, case, exercise.reference)
+    try:
+        got = _run(exercise, case, function, student=True)
+    except _Problem as problem:
+        return CaseResult(case.title, False, str(problem), case.hint)
+    difference = _first_difference(exercise, expected, got)
+    if difference is None:
+        return CaseResult(case.title, True)
+    mistake = _matching_mistake(exercise, case, got)
+    hint = mistake.hint if mistake else case.hint
+    if re.search(r"\b(nan|inf)\b", difference):
+        hint += "\n(inf or nan: a division by zero or an overflow somewhere.)"
+    return CaseResult(case.title, False, difference, hint)
+
+
+def _exercise_for(function: object, bias_correction: bool | None) -> tuple[str, Exercise]:
+    if not callable(function):
+        raise TypeError(f"check expects your function itself, e.g. check(gd_step), not {_describe(function)}")
+    name = getattr(function, "__name__", "")
+    if bias_correction is not None and name != "adam_step":
+        raise ValueError("bias_correction=... is only for adam_step")
+    key = "adam_step (no bias correction)" if (name == "adam_step" and bias_correction is False) else name
+    if key not in EXERCISES:
+        known = ", ".join(sorted({exercise.function_name for exercise in EXERCISES.values()}))
+        raise ValueError(f"check knows the exercise functions {known}; yours is called {name!r}. "
+                         "Keep the name given in the notebook.")
+    return key, EXERCISES[key]
+
+
+def check(function: Callable, *, bias_correction: bool | None = None, seed: int = 0,
+          cases: Iterable[str] | None = None) -> CheckResult:
+    """Check an exercise function: run it on a few cases and compare with the reference rule.
+
+    ``function`` is your function itself (``check(gd_step)``); which exercise it is
+    comes from its name. For lesson 05's Adam, which has no bias correction yet,
+    write ``check(adam_step, bias_correction=False)``.
+
+    ``seed`` picks other random inputs (the hidden tests use other seeds);
+    ``cases`` picks cases by key (``"first_step"``, ``"trajectory"``, ...).
+    Your function is called with copies of the inputs and keyword arguments.
+    """
+    key, exercise = _exercise_for(function, bias_correction)
+    selected = exercise.make_cases(np.random.default_rng(seed))
+    if cases is not None:
+        wanted = list(cases)
+        unknown = sorted(set(wanted) - {case.key for case in selected})
+        if unknown:
+            raise ValueError(f"unknown cases {unknown} for {key}; known: {[case.key for case in selected]}")
+        selected = [case for case in selected if case.key in wanted]
+    results = []
+    for case in selected:
+        try:
+            results.append(_check_case(exercise, case, function))
+        except NotImplementedError:
+            return CheckResult(key, [CaseResult(
+                "not written yet (it still raises NotImplementedError)", False)], single=True)
+    return CheckResult(key, results)
+
+
+# --- questions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question with one right answer, stored as a fingerprint (see ``fingerprint``)."""
+
+    prompt: str
+    fingerprint: str
+    hint: str
+    choices: tuple[str, ...] = ()  # for an answer in words; empty for a number
+
+
+def _normalise(value: object, choices: tuple[str, ...]) -> str:
+    if choices:
+        return str(value).strip().lower()
+    return f"{float(value):.3g}"
+
+
+def fingerprint(question_id: str, value: object, choices: tuple[str, ...] = ()) -> str:
+    """A hash of an answer: numbers rounded to 3 significant digits, words in lower case.
+
+    So 0.5, 0.5000001 and 2/4 have the same fingerprint, and 0.51 another one.
+    """
+    text = f"{question_id}={_normalise(value, choices)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+QUESTIONS: dict[str, Question] = {
+    "lr_max": Question(
+        "the largest learning rate for which gradient descent converges on L = 0.1x² + 2y²",
+        "274bc9a78a1201f6",
+        "on a quadratic, gradient descent is stable when η < 2 / λ_max, where λ_max is the largest "
+        "curvature (the second derivative of the steepest direction)."),
+    "batch_noise": Question(
+        "the standard deviation of a minibatch gradient at B = 64, if it is 0.8 at B = 4",
+        "f64a821e7d700807",
+        "the noise of an average of B independent samples falls like 1/√B."),
+    "ema_lr": Question(
+        "the PyTorch-form learning rate that follows the same path as the EMA form with η = 0.5, β = 0.9",
+        "b124cb72ddd75063",
+        "write the EMA velocity v as (1 − β) times PyTorch's buffer b, and put that factor into η."),
+    "adagrad_step_size": Question(
+        "the length of AdaGrad's 100th step for a constant gradient g = 1, η = 0.1, s₀ = 0 (ε negligible)",
+        "69f251f216fe8d5c",
+        "after t steps of g = 1 the sum is s = t; the step is η g / √s."),
+    "uncorrected_first_step": Question(
+        "how many times η is Adam's first step without bias correction (β₁ = 0.9, β₂ = 0.999, ε negligible)",
+        "d2df688704938706",
+        "on the first step from zero, m = (1 − β₁) g and v = (1 − β₂) g²; divide m by √v."),
+    "corrected_first_step": Question(
+        "how many times η is Adam's first step with bias correction (β₁ = 0.9, β₂ = 0.999, ε negligible)",
+        "005deb222d4a95d5",
+        "with correction, m̂ = g and v̂ = g² on the first step, whatever β₁ and β₂ are."),
+    "v_correction": Question(
+        "the factor that bias correction multiplies v by at t = 1, for β₂ = 0.999",
+        "1f8e75825f6fb85d",
+        "v̂ = v / (1 − β₂ᵗ): the factor is 1 / (1 − β₂ᵗ) at t = 1."),
+    "adam_weight_decay": Question(
+        "whether torch.optim.Adam(weight_decay=…) does L2 regularisation or decoupled weight decay",
+        "79fa72ed30b6f677",
+        "look at where PyTorch's Adam puts λθ: into the gradient (before m and v), or onto θ directly?",
+        choices=("L2", "decoupled")),
+}
+
+
+def check_answer(question_id: str, value: object) -> CheckResult:
+    """Check your answer to a question of an exercise notebook (never shows the right answer).
+
+    Numbers count as right when they agree with the answer to 3 significant digits.
+    """
+    if question_id not in QUESTIONS:
+        raise ValueError(f"unknown question {question_id!r}; the questions are {sorted(QUESTIONS)}")
+    question = QUESTIONS[question_id]
+
+    def verdict(title: str, passed: bool = False, details: str = "", hint: str = "") -> CheckResult:
+        return CheckResult(question_id, [CaseResult(title, passed, details, hint)], single=True)
+
+    if value is None or value is Ellipsis:
+        return verdict("not answered yet")
+    if question.choices:
+        allowed = [choice.lower() for choice in question.choices]
+        if not isinstance(value, str) or value.strip().lower() not in allowed:
+            choices = " or ".join(repr(choice) for choice in question.choices)
+            return verdict("not an answer", details=f"answer {choices} (a string), not {value!r}.")
+    elif isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or not math.isfinite(float(value)):
+        return verdict("not an answer", details=f"answer with a finite number, not {value!r}.")
+    if fingerprint(question_id, value, question.choices) == question.fingerprint:
+        return verdict("right", passed=True)
+    return verdict("not right yet", details=f"you answered {value!r}.", hint=question.hint)

@@ -1,0 +1,458 @@
+"""The exercises: the students' self-checks, and the student notebooks made from the sources.
+
+* A right implementation passes every check; each typical mistake fails with a
+  message that names the case and gives the hint for that mistake.
+* The student notebooks leak no solution and no hidden test, and are exactly what
+  ``python -m lessons_lib.exercise_notebooks generate`` makes from the sources.
+* The sources run cleanly, hidden tests included (in-process here; the grader's
+  tests run them in real kernels).
+"""
+
+import contextlib
+import io
+import tomllib
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from lessons_lib import exercise_notebooks as gen
+from lessons_lib.exercises import EXERCISES, QUESTIONS, check, check_answer
+from lessons_lib.notebooks import cell_source
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCES = sorted((REPO / "exercises" / "source").glob("*.ipynb"))
+LESSONS = ["01_gradient_descent", "02_stochastic_gradients", "03_momentum", "04_adagrad_rmsprop", "05_adam",
+           "06_bias_correction", "07_adamw"]
+
+
+def define(code: str) -> dict:
+    """Run code that defines a student's function; return its namespace."""
+    namespace = {"np": np}
+    exec(compile(code, "<student cell>", "exec"), namespace)
+    return namespace
+
+
+def run_cells(path: Path) -> dict:
+    """Execute every code cell of a notebook in one namespace, quietly; return the namespace."""
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for number, cell in enumerate(nbformat.read(path, as_version=4).cells, start=1):
+            if cell.cell_type == "code":
+                exec(compile(cell_source(cell), f"{path.name}, cell {number}", "exec"), namespace)
+    return namespace
+
+
+# --- the self-checks -------------------------------------------------------------------------
+
+ADAM_UNCORRECTED = """
+def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    t = t + 1
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    return theta - lr * m / (np.sqrt(v) + eps), m, v, t
+"""
+
+ADAM = """
+def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    t = t + 1
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v, t
+"""
+
+
+def test_the_source_solutions_pass_every_check():
+    namespaces = {path.stem: run_cells(path) for path in SOURCES}
+    functions = [
+        ("01_gradient_descent", "gd_step", {}),
+        ("02_stochastic_gradients", "minibatch_gradient", {}),
+        ("03_momentum", "momentum_step", {}),
+        ("03_momentum", "ema_momentum_step", {}),
+        ("04_adagrad_rmsprop", "adagrad_step", {}),
+        ("04_adagrad_rmsprop", "rmsprop_step", {}),
+        ("05_adam", "adam_step", {"bias_correction": False}),
+        ("06_bias_correction", "adam_step", {}),
+        ("07_adamw", "adamw_step", {}),
+    ]
+    assert len(functions) == len(EXERCISES)
+    for lesson, name, options in functions:
+        for seed in (0, 1, 2):
+            result = check(namespaces[lesson][name], seed=seed, **options)
+            assert result, result.report()
+
+
+def test_other_right_implementations_pass():
+    """Right is right however it is written: lists out, float32 inside, a loop over rows."""
+    loop = define("""
+def minibatch_gradient(w, X, y, batch):
+    total = 0
+    for i in batch:
+        total = total + 2 * (X[i] @ w - y[i]) * X[i]
+    return total / len(batch)
+""")
+    assert check(loop["minibatch_gradient"])
+    as_list = define(ADAM.replace("return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v, t",
+                                  "return [theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v, t]"))
+    assert check(as_list["adam_step"])
+    in_place_on_a_copy = define("""
+def gd_step(theta, grad, lr):
+    theta = theta.copy()
+    theta -= lr * grad
+    return theta
+""")
+    assert check(in_place_on_a_copy["gd_step"])
+
+
+# (code, check options, the case that must fail, words the message must contain)
+MISTAKES = {
+    "rmsprop: eps inside the root": (
+        """
+def rmsprop_step(theta, grad, square_avg, lr, beta=0.99, eps=1e-8):
+    square_avg = beta * square_avg + (1 - beta) * grad**2
+    return theta - lr * grad / np.sqrt(square_avg + eps), square_avg
+""", {}, "a tiny gradient (1e-6), where the place of ε matters", "ε is inside your square root"),
+    "adagrad: eps inside the root": (
+        """
+def adagrad_step(theta, grad, sum_sq, lr, eps=1e-10):
+    sum_sq = sum_sq + grad**2
+    return theta - lr * grad / np.sqrt(sum_sq + eps), sum_sq
+""", {}, "a tiny gradient (1e-6), where the place of ε matters", "ε is inside your square root"),
+    "adam: t incremented after use": (
+        ADAM.replace("    t = t + 1\n", "").replace(", m, v, t\n", ", m, v, t + 1\n"), {},
+        "a later step, from given m, v and t = 5", "t was counted after it was used"),
+    "adam: t incremented after use, first step": (
+        ADAM.replace("    t = t + 1\n", "").replace(", m, v, t\n", ", m, v, t + 1\n"), {},
+        "first step, from zero moments (t = 0 before the step)", "inf or nan"),
+    "adam: no bias correction in lesson 06": (
+        ADAM_UNCORRECTED, {}, "first step, from zero moments (t = 0 before the step)", "no bias correction"),
+    "adam: bias correction already in lesson 05": (
+        ADAM, {"bias_correction": False}, "first step, from zero moments (t = 0 before the step)", "lesson 06"),
+    "adam: t not counted": (
+        ADAM_UNCORRECTED.replace("    t = t + 1\n", ""), {"bias_correction": False},
+        "first step, from zero moments (t = 0 before the step)", "return t + 1"),
+    "adam: values returned in the wrong order": (
+        ADAM.replace(", m, v, t\n", ", v, m, t\n"), {}, "first step, from zero moments (t = 0 before the step)",
+        "m holds what v should be"),
+    "momentum: buffer from 0 with a (1 - beta) factor": (
+        """
+def momentum_step(theta, grad, buffer, lr, momentum):
+    if buffer is None:
+        buffer = np.zeros_like(grad)
+    buffer = momentum * buffer + (1 - momentum) * grad
+    return theta - lr * buffer, buffer
+""", {}, "first step (buffer is None): the buffer becomes the gradient", "that is the EMA form"),
+    "momentum: old buffer used for the step": (
+        """
+def momentum_step(theta, grad, buffer, lr, momentum):
+    old = grad if buffer is None else buffer
+    new = grad if buffer is None else momentum * buffer + grad
+    return theta - lr * old, new
+""", {}, "a later step, from a given buffer", "the step used the old buffer"),
+    "ema momentum: old velocity used for the step": (
+        """
+def ema_momentum_step(theta, grad, velocity, lr, beta):
+    new_velocity = beta * velocity + (1 - beta) * grad
+    return theta - lr * velocity, new_velocity
+""", {}, "first step, from a velocity of zeros", "the step used the old velocity"),
+    "adamw: decay without the learning rate": (
+        ADAM.replace("adam_step(", "adamw_step(").replace("eps=1e-8):", "eps=1e-8, weight_decay=0.01):\n"
+                                                           "    theta = theta * (1 - weight_decay)"),
+        {}, "a zero gradient from zero moments: only the decay acts", "multiply λ by the learning rate"),
+    "adamw: L2 instead of decoupled decay": (
+        ADAM.replace("adam_step(", "adamw_step(").replace("eps=1e-8):", "eps=1e-8, weight_decay=0.01):\n"
+                                                           "    grad = grad + weight_decay * theta"),
+        {}, "first step, from zero moments (t = 0 before the step)", "that is Adam with L2"),
+    "minibatch: factor 2 forgotten": (
+        """
+def minibatch_gradient(w, X, y, batch):
+    return X[batch].T @ (X[batch] @ w - y[batch]) / len(batch)
+""", {}, "a batch of 4 rows out of 20", "keep the factor 2"),
+    "gd: raises": (
+        """
+def gd_step(theta, grad, lr):
+    return theta - lr * grad[3]
+""", {}, "one step on a vector of 3 parameters", "your function raised IndexError"),
+    "gd: wrong shape": (
+        """
+def gd_step(theta, grad, lr):
+    return np.sum(theta - lr * grad)
+""", {}, "one step on a vector of 3 parameters", "theta has shape (), expected shape (3,)"),
+    "gd: changes its input": (
+        """
+def gd_step(theta, grad, lr):
+    theta -= lr * grad
+    return theta
+""", {}, "one step on a vector of 3 parameters", "changed its input theta in place"),
+    "gd: sign flipped": (
+        """
+def gd_step(theta, grad, lr):
+    return theta + lr * grad
+""", {}, "20 steps on the valley", "you stepped up the gradient"),
+    "adam: forgot to return": (
+        ADAM.replace("    return theta", "    theta = theta"), {},
+        "first step, from zero moments (t = 0 before the step)", "did you forget the return statement"),
+    "adam: one value missing": (
+        ADAM.replace(", m, v, t\n", ", m, v\n"), {}, "first step, from zero moments (t = 0 before the step)",
+        "it must return 4 values, (theta, m, v, t)"),
+    "rmsprop: signature changed": (
+        """
+def rmsprop_step(theta, grad, square_avg, lr, beta=0.99):
+    square_avg = beta * square_avg + (1 - beta) * grad**2
+    return theta - lr * grad / (np.sqrt(square_avg) + 1e-8), square_avg
+""", {}, "first step, from an average of zeros", "keep the signature given in the notebook"),
+}
+
+
+@pytest.mark.parametrize("name", MISTAKES)
+def test_a_typical_mistake_is_caught_and_explained(name):
+    code, options, case, words = MISTAKES[name]
+    function = next(value for value in define(code).values() if callable(value) and value is not np)
+    result = check(function, **options)
+    report = result.report()
+    assert not result, report
+    failed = [c for c in result.cases if not c.passed]
+    assert any(c.title.startswith(case) for c in failed), f"case {case!r} did not fail:\n{report}"
+    assert f"✗ {case}" in report
+    message = next(f"{c.details}\n{c.hint}" for c in failed if c.title.startswith(case))
+    assert words in message, report
+    assert "Traceback" not in report
+
+
+def test_a_failure_shows_expected_and_got():
+    report = check(define("def gd_step(theta, grad, lr):\n    return theta - grad\n")["gd_step"]).report()
+    assert "theta: expected [" in report and "got [" in report and "largest difference" in report
+    assert "hint: multiply the gradient by the learning rate η." in report
+
+
+def test_an_error_points_at_the_line_that_raised():
+    function = define("def gd_step(theta, grad, lr):\n    x = 1\n    return theta - lr * grd\n")["gd_step"]
+    report = check(function).report()
+    assert "your function raised NameError: name 'grd' is not defined (in gd_step, line 3" in report
+
+
+def test_an_unwritten_function_says_so_in_one_line():
+    function = define('def gd_step(theta, grad, lr):\n    raise NotImplementedError("write your code here")\n')
+    result = check(function["gd_step"])
+    assert not result
+    assert result.report() == "✗ gd_step: not written yet (it still raises NotImplementedError)"
+
+
+def test_assert_ok_raises_one_line_with_case_and_hint():
+    function = define("def gd_step(theta, grad, lr):\n    return theta + lr * grad\n")["gd_step"]
+    check(define("def gd_step(theta, grad, lr):\n    return theta - lr * grad\n")["gd_step"]).assert_ok()
+    with pytest.raises(AssertionError) as error:
+        check(function, cases=["trajectory"]).assert_ok()
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith("gd_step, case '20 steps on the valley")
+    assert "you stepped up the gradient" in message
+
+
+def test_hidden_seeds_give_other_numbers():
+    def expected_first_theta(seed):
+        return check(define("def gd_step(theta, grad, lr):\n    return theta\n")["gd_step"], seed=seed,
+                     cases=["one_step"]).cases[0].details
+
+    assert expected_first_theta(0) != expected_first_theta(101)
+
+
+def test_check_refuses_what_it_cannot_check():
+    gd_step = define("def gd_step(theta, grad, lr):\n    return theta - lr * grad\n")["gd_step"]
+    with pytest.raises(TypeError, match=r"check\(gd_step\), not an array of shape \(2,\)"):
+        check(gd_step(np.zeros(2), np.zeros(2), 0.1))
+    with pytest.raises(ValueError, match="yours is called 'step'"):
+        check(define("def step(theta, grad, lr):\n    return theta\n")["step"])
+    with pytest.raises(ValueError, match="unknown cases"):
+        check(gd_step, cases=["nope"])
+    with pytest.raises(ValueError, match="only for adam_step"):
+        check(gd_step, bias_correction=False)
+
+
+@pytest.mark.parametrize("value", [0.5, 2 / 4, 0.5000001, np.float64(0.5), 1 / 2])
+def test_a_right_answer_passes_in_any_form(value):
+    result = check_answer("lr_max", value)
+    assert result and result.report() == "✓ lr_max: right"
+
+
+def test_a_wrong_answer_gets_a_hint_but_not_the_answer():
+    result = check_answer("lr_max", 0.25)
+    assert not result
+    assert "you answered 0.25" in result.report() and "hint:" in result.report()
+    assert "0.5" not in result.report()
+    with pytest.raises(AssertionError, match="lr_max: not right yet"):
+        result.assert_ok()
+
+
+@pytest.mark.parametrize("value, words", [(None, "not answered yet"), ("half", "finite number"),
+                                          (True, "finite number"), (float("nan"), "finite number")])
+def test_a_non_answer_is_named(value, words):
+    result = check_answer("lr_max", value)
+    assert not result and words in result.report()
+
+
+def test_answers_in_words():
+    assert check_answer("adam_weight_decay", " l2 ")
+    assert not check_answer("adam_weight_decay", "decoupled")
+    assert "answer 'L2' or 'decoupled'" in check_answer("adam_weight_decay", "yes").report()
+    with pytest.raises(ValueError, match="unknown question"):
+        check_answer("nope", 1)
+
+
+# --- the generator ---------------------------------------------------------------------------
+
+
+def test_a_solution_in_a_function_becomes_a_stub_at_its_indentation():
+    source = "def f(x):\n    '''doc'''\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION"
+    assert gen.strip_solutions(source) == (
+        "def f(x):\n    '''doc'''\n    raise NotImplementedError(\"write your code here\")")
+
+
+def test_a_top_level_answer_becomes_none():
+    source = "### BEGIN SOLUTION\nlr_max = 2 / 4  # the reason\nother = 'x'\n### END SOLUTION\nprint(lr_max)"
+    assert gen.strip_solutions(source) == "lr_max = None  # your answer\nother = None  # your answer\nprint(lr_max)"
+    assert gen.strip_solutions("### BEGIN SOLUTION\nprint(1)\n### END SOLUTION") == gen.CODE_STUB
+    assert gen.strip_solutions("Because\n### BEGIN SOLUTION\nit is.\n### END SOLUTION", "markdown") == (
+        "Because\n" + gen.MARKDOWN_STUB)
+
+
+def test_hidden_tests_are_removed():
+    source = "check(f)\n### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS\n"
+    assert gen.remove_hidden_tests(source) == "check(f)"
+
+
+@pytest.mark.parametrize("source", ["### BEGIN SOLUTION\nx = 1", "x = 1\n### END SOLUTION",
+                                    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION"])
+def test_unmatched_markers_are_refused(source):
+    with pytest.raises(ValueError, match="SOLUTION"):
+        gen.strip_solutions(source, where="demo")
+
+
+def test_the_student_version_of_a_small_notebook():
+    solution = nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+                                         metadata={"nbgrader": {"solution": True, "grade_id": "f"}}, execution_count=3)
+    solution.outputs = [nbformat.v4.new_output("stream", text="1")]
+    hidden = nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS\nassert f() == 1\n### END HIDDEN TESTS",
+                                       metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1}})
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"), solution, hidden])
+    student = gen.student_version(notebook, "99_demo")
+    assert [cell.id for cell in student.cells] == [notebook.cells[0].id, solution.id]
+    assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
+    assert "nbgrader" not in student.cells[1].metadata
+    assert student.metadata["course_exercise"] == "99_demo"
+    assert gen.graded_tests(notebook) == [gen.GradedTest("t", 1.0, hidden.source)]
+
+
+def test_there_is_an_exercise_per_lesson_and_a_student_notebook_per_source():
+    assert [path.stem for path in SOURCES] == LESSONS
+    assert sorted(p.name for p in (REPO / "exercises").glob("*.ipynb")) == [p.name for p in SOURCES]
+
+
+def test_committed_student_notebooks_are_what_the_generator_makes():
+    assert gen.stale_notebooks() == [], "run: python -m lessons_lib.exercise_notebooks generate"
+
+
+def test_the_generator_is_byte_stable(tmp_path):
+    gen.generate(out_dir=tmp_path)
+    first = {path.name: path.read_bytes() for path in tmp_path.glob("*.ipynb")}
+    gen.generate(out_dir=tmp_path)
+    assert first == {path.name: path.read_bytes() for path in tmp_path.glob("*.ipynb")}
+    assert first == {path.name: (REPO / "exercises" / path.name).read_bytes() for path in tmp_path.glob("*.ipynb")}
+
+
+def marked_lines(text: str) -> set[str]:
+    """The lines inside solution and hidden-test blocks (stripped)."""
+    lines, inside = set(), False
+    for line in text.splitlines():
+        marker = line.strip()
+        if marker in (gen.BEGIN_SOLUTION, gen.BEGIN_HIDDEN):
+            inside = True
+        elif marker in (gen.END_SOLUTION, gen.END_HIDDEN):
+            inside = False
+        elif inside:
+            lines.add(marker)
+    return lines
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])
+def test_no_solution_or_hidden_test_leaks_into_the_student_notebook(source):
+    notebook = nbformat.read(source, as_version=4)
+    texts = [cell_source(cell) for cell in notebook.cells]
+    secret = set().union(*(marked_lines(text) for text in texts))
+    student_texts = [gen.remove_hidden_tests(gen.strip_solutions(text)) for text in texts]
+    visible = {line.strip() for text in student_texts for line in text.splitlines()}
+    secret = {line for line in secret - visible if len(line) > 3 and not line.startswith("#")}
+    assert secret, "the source has no marked solution or hidden test"
+    student_path = REPO / "exercises" / source.name
+    student_text = student_path.read_text(encoding="utf-8")
+    student_lines = {line.strip() for cell in nbformat.read(student_path, as_version=4).cells
+                     for line in cell_source(cell).splitlines()}
+    leaked = sorted(line for line in secret if line in student_lines)
+    assert not leaked, f"{student_path.name} shows solution or hidden-test lines: {leaked}"
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "nbgrader", "assert_ok"):
+        assert marker not in student_text, f"{student_path.name} contains {marker!r}"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])
+def test_a_source_runs_cleanly_and_its_checks_pass(source):
+    namespace = run_cells(source)  # hidden tests included: they raise if a check fails
+    notebook = nbformat.read(source, as_version=4)
+    for cell in notebook.cells:
+        text = cell_source(cell)
+        if cell.cell_type == "code" and text.startswith("check"):
+            result = eval(text.splitlines()[-1], namespace)
+            assert result, result.report()
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[path.stem for path in SOURCES])
+def test_a_source_is_marked_as_nbgrader_expects(source):
+    notebook = nbformat.read(source, as_version=4)
+    assert notebook.metadata["course_exercise"] == source.stem  # kept in nbgrader's release version too
+    marked = [cell for cell in notebook.cells if "nbgrader" in cell.metadata]
+    ids = [cell.metadata.nbgrader.grade_id for cell in marked]
+    assert len(ids) == len(set(ids)), f"grade ids must be unique: {ids}"
+    for cell in marked:
+        marks = cell.metadata.nbgrader
+        assert marks.schema_version == 3 and {"grade", "solution", "locked", "task"} <= set(marks)
+        text = cell_source(cell)
+        if marks.solution:
+            assert gen.BEGIN_SOLUTION in text and not marks.grade and not marks.locked
+        else:
+            assert marks.grade and marks.locked and marks.points > 0 and gen.BEGIN_HIDDEN in text
+    assert gen.graded_tests(notebook), "a source needs graded tests"
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_every_exercise_and_question_is_used_by_a_source():
+    text = "".join(path.read_text(encoding="utf-8") for path in SOURCES)
+    for exercise in EXERCISES.values():
+        assert f"def {exercise.function_name}(" in text
+    for question in QUESTIONS:
+        assert f'check_answer(\\"{question}\\", {question})' in text
+
+
+def test_the_student_notebooks_raise_only_where_the_student_writes():
+    """Run blank: each function raises NotImplementedError, each check says 'not written yet' (no crash)."""
+    for path in sorted((REPO / "exercises").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        assert notebook.metadata["course_exercise"] == path.stem
+        namespace: dict = {}
+        for cell in notebook.cells:
+            text = cell_source(cell)
+            if cell.cell_type != "code":
+                continue
+            try:
+                exec(compile(text, path.name, "exec"), namespace)
+            except NotImplementedError:
+                continue  # an exploration cell that calls the unwritten function
+            if text.startswith("check"):
+                result = eval(text.splitlines()[-1], namespace)
+                assert not result and "not" in result.report()
+
+
+def test_pytest_does_not_collect_the_exercises():
+    """The student notebooks raise NotImplementedError by design: nbval must not run them."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert not any("exercises" in path for path in config["tool"]["pytest"]["ini_options"]["testpaths"])

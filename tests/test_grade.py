@@ -1,0 +1,226 @@
+"""The class grader: one run over fixture submissions, checked from every side.
+
+The run (module-scoped, about a minute on two cores) grades, in one folder:
+``reference`` (the instructor's source notebooks: full marks), ``blank`` (the
+student notebooks as handed out: 0), and the fixture students of
+``tests/fixtures/submissions`` -- right, partly wrong, raising, looping forever,
+looping and swallowing the interrupt, a syntax error, a missing function, a
+renamed file, megabytes of output, a file that is not a notebook, nothing at all.
+"""
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lessons_lib.exercise_notebooks import EXERCISE_KEY
+from lessons_lib.grade import FEEDBACK_CHARS, load_exercises, main, match_exercise
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "submissions"
+TIMEOUT = 5  # seconds per cell: short, so the endless loops cost little
+
+
+def fingerprints(folder: Path) -> dict[str, str]:
+    """Every file under a folder, by relative path, with the SHA-256 of its bytes."""
+    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade the fixtures, the reference solutions and the blank notebooks in one run."""
+    root = tmp_path_factory.mktemp("grading")
+    submissions = root / "submissions"
+    shutil.copytree(FIXTURES, submissions, ignore=shutil.ignore_patterns("conftest.py", "__pycache__"))
+    for student, folder in [("reference", REPO / "exercises" / "source"), ("blank", REPO / "exercises")]:
+        (submissions / student).mkdir()
+        for path in folder.glob("*.ipynb"):
+            shutil.copy(path, submissions / student / path.name)
+    before = fingerprints(submissions)
+    out = root / "grades.csv"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main([str(submissions), "--out", str(out), "--timeout", str(TIMEOUT), "--jobs", "2", "--quiet"])
+    with open(out, newline="", encoding="utf-8") as file:
+        rows = {row["student"]: row for row in csv.DictReader(file)}
+    return {"code": code, "rows": rows, "out": out, "printed": printed.getvalue(), "submissions": submissions,
+            "before": before, "exercises": load_exercises()}
+
+
+def points(row: dict, exercise: str) -> dict[str, float]:
+    """The points of one exercise's tests in a gradebook row, by grade id."""
+    prefix = f"{exercise}:"
+    return {key[len(prefix):]: float(value) for key, value in row.items()
+            if key.startswith(prefix) and key != f"{exercise}:total"}
+
+
+def test_the_run_succeeds_and_prints_a_summary(graded):
+    assert graded["code"] == 0
+    printed = graded["printed"]
+    assert "Graded 13 students on 7 exercises" in printed
+    assert "Totals: mean" in printed and "median" in printed
+    assert "Tests passed:" in printed and "01_gradient_descent:gd_step_trajectory" in printed
+    assert f"Gradebook: {graded['out']}" in printed
+
+
+def test_the_gradebook_columns(graded):
+    exercises = graded["exercises"]
+    header = list(next(iter(graded["rows"].values())))
+    expected = ["student"]
+    for exercise, tests in exercises.items():
+        expected += [f"{exercise}:{test.grade_id}" for test in tests] + [f"{exercise}:total"]
+    assert header == expected + ["total", "max", "feedback"]
+    most = sum(test.points for tests in exercises.values() for test in tests)
+    for row in graded["rows"].values():
+        assert float(row["max"]) == most
+        exercise_totals = [float(row[f"{exercise}:total"]) for exercise in exercises]
+        assert float(row["total"]) == sum(exercise_totals)
+        for exercise in exercises:
+            assert float(row[f"{exercise}:total"]) == sum(points(row, exercise).values())
+
+
+def test_the_reference_solutions_score_full_marks(graded):
+    row = graded["rows"]["reference"]
+    assert row["total"] == row["max"]
+    assert row["feedback"] == "all tests passed"
+
+
+def test_the_blank_student_notebooks_score_zero(graded):
+    row = graded["rows"]["blank"]
+    assert row["total"] == "0"
+    assert "not written yet" in row["feedback"] and "not answered yet" in row["feedback"]
+
+
+def test_a_right_submission_gets_full_marks_for_what_it_handed_in(graded):
+    row = graded["rows"]["ada_correct"]
+    assert row["01_gradient_descent:total"] == "8" and row["07_adamw:total"] == "8"
+    assert row["total"] == "16"
+    assert "no notebook submitted: 02_stochastic_gradients, 03_momentum" in row["feedback"]
+
+
+def test_a_partly_wrong_submission_loses_only_the_wrong_parts(graded):
+    row = graded["rows"]["ben_partly_wrong"]
+    scores = points(row, "04_adagrad_rmsprop")
+    assert scores["adagrad_step_single_steps"] == 2 and scores["adagrad_step_epsilon"] == 2
+    assert scores["adagrad_step_size"] == 2
+    assert scores["rmsprop_step_single_steps"] == scores["rmsprop_step_epsilon"] == 0
+    assert "ε is inside your square root" in row["feedback"]
+
+
+def test_a_raising_function_scores_zero_with_the_error(graded):
+    row = graded["rows"]["cleo_raises"]
+    scores = points(row, "03_momentum")
+    assert scores["momentum_step_single_steps"] == scores["momentum_step_trajectory"] == 0
+    assert scores["ema_momentum_step_single_steps"] == 2 and scores["ema_lr"] == 2
+    assert "your function raised TypeError" in row["feedback"]
+
+
+def test_an_endless_loop_is_stopped_and_the_rest_graded(graded):
+    row = graded["rows"]["dan_infinite_loop"]
+    assert row["01_gradient_descent:total"] == "8"  # a stray experiment cell looped: stopped, nothing lost
+    scores = points(row, "02_stochastic_gradients")  # the function itself never returns
+    assert scores["minibatch_gradient_small_batches"] == scores["minibatch_gradient_full_batch"] == 0
+    assert scores["batch_noise"] == 2
+    assert f"Timeout: stopped after {TIMEOUT} s (an endless loop?)" in row["feedback"]
+
+
+def test_a_kernel_that_ignores_the_interrupt_is_given_up(graded):
+    row = graded["rows"]["eve_stubborn_loop"]
+    assert row["total"] == "0"
+    assert "the kernel stopped answering after a timeout" in row["feedback"]
+
+
+def test_a_syntax_error_costs_the_function_not_the_answers(graded):
+    row = graded["rows"]["fay_syntax_error"]
+    scores = points(row, "02_stochastic_gradients")
+    assert scores["minibatch_gradient_small_batches"] == 0 and scores["batch_noise"] == 2
+    assert "SyntaxError: expected ':' (line 1)" in row["feedback"]
+
+
+def test_a_missing_function_is_named(graded):
+    row = graded["rows"]["gus_missing_function"]
+    assert row["05_adam:total"] == "2"
+    assert "NameError: name 'adam_step' is not defined" in row["feedback"]
+
+
+def test_a_renamed_notebook_is_matched_by_its_metadata(graded):
+    row = graded["rows"]["hal_renamed"]
+    assert row["01_gradient_descent:total"] == "8"
+    assert "scratch.ipynb: matches no exercise" in row["feedback"]
+
+
+def test_megabytes_of_output_cost_nothing_but_time(graded):
+    row = graded["rows"]["ivy_prints_megabytes"]
+    assert row["01_gradient_descent:total"] == "8"
+    assert "ValueError: yyyy" in row["feedback"]
+    assert all(len(row["feedback"]) <= FEEDBACK_CHARS for row in graded["rows"].values())
+    assert graded["out"].stat().st_size < 50_000
+
+
+def test_a_file_that_is_not_a_notebook_gets_a_reason(graded):
+    row = graded["rows"]["jay_not_a_notebook"]
+    assert row["total"] == "0"
+    assert "could not read the notebook" in row["feedback"]
+
+
+def test_a_student_with_no_notebook_is_listed_with_zero(graded):
+    row = graded["rows"]["kim_nothing"]
+    assert row["total"] == "0"
+    assert row["feedback"].startswith("no notebook submitted: 01_gradient_descent")
+
+
+def test_grading_changes_no_submission_and_writes_nothing_there(graded):
+    assert fingerprints(graded["submissions"]) == graded["before"]
+
+
+def test_out_inside_the_submissions_folder_is_refused(tmp_path):
+    (tmp_path / "subs" / "ada").mkdir(parents=True)
+    result = subprocess.run([sys.executable, "-m", "lessons_lib.grade", str(tmp_path / "subs"),
+                             "--out", str(tmp_path / "subs" / "ada" / "grades.csv")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "inside the submissions folder; grading never writes there" in result.stderr
+    assert fingerprints(tmp_path / "subs") == {}
+
+
+def write_notebook(path: Path, metadata: dict | None = None) -> Path:
+    notebook = {"cells": [], "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name, metadata, expected", [
+    ("anything.ipynb", {EXERCISE_KEY: "03_momentum"}, ("03_momentum", 3)),
+    ("03_momentum.ipynb", None, ("03_momentum", 2)),
+    ("03_momentum-Copy1.ipynb", None, ("03_momentum", 1)),
+    ("03 my momentum.ipynb", None, ("03_momentum", 1)),
+    ("notes.ipynb", {EXERCISE_KEY: "99_unknown"}, (None, 0)),
+])
+def test_which_exercise_a_notebook_is(tmp_path, name, metadata, expected):
+    exercises = list(load_exercises())
+    assert match_exercise(write_notebook(tmp_path / name, metadata), exercises) == expected
+
+
+def test_nbval_leaves_the_fixture_submissions_alone():
+    """They loop forever or are not notebooks at all: the project's nbval run must not collect them
+    (without this conftest, ``python -m pytest`` fails at collection)."""
+    namespace: dict = {}
+    exec((FIXTURES / "conftest.py").read_text(encoding="utf-8"), namespace)
+    assert namespace["collect_ignore_glob"] == ["*"]
+
+
+@pytest.mark.parametrize("options", [["--timeout", "0"], ["--timeout", "2.5"], ["--jobs", "0"]])
+def test_bad_options_are_refused(tmp_path, options, capsys):
+    (tmp_path / "subs").mkdir()
+    with pytest.raises(SystemExit) as error:
+        main([str(tmp_path / "subs"), "--out", str(tmp_path / "grades.csv"), *options])
+    assert error.value.code == 2
+    assert not (tmp_path / "grades.csv").exists()
