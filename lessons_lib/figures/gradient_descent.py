@@ -1,0 +1,346 @@
+"""Figures and the learning-rate explorer of lesson 01 (gradient descent).
+
+The lesson computes its numbers itself; these helpers only draw them:
+
+* ``plot_steepest_ascent``: the gradient at a point, across the contour through
+  it, beside the slope of the loss in every direction;
+* ``plot_1d_runs``: gradient descent on a curve L(θ), one panel per run;
+* ``plot_contraction``: the factor |1 − ηλ| per step, and its powers |1 − ηλ|ᵗ;
+* ``plot_starts_and_ends``: many runs on a surface, and which of them found the global minimum;
+* ``stability_verdict``: what η does to each direction of a quadratic, in words;
+* ``LearningRateExplorer``: a learning-rate slider on a quadratic surface, with
+  the path, the loss curve and the factors |1 − ηλ| redrawn in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Image
+from matplotlib.figure import Figure
+
+from lessons_lib.checks import as_float_array, check_learning_rate, check_positive_int
+from lessons_lib.optim import SGD
+from lessons_lib.plotting import SMALLEST_GAP, draw_contours
+from lessons_lib.runner import run
+from lessons_lib.surfaces import Surface, check_points
+from lessons_lib.widgets import LiveFigure, log_slider
+
+#: ηλ beyond this is not drawn in the factor plots (divergence is clear long before).
+LARGEST_ETA_LAMBDA = 2.6
+
+
+def check_eigenvalues(eigenvalues: object) -> np.ndarray:
+    """The curvatures λ of a quadratic as a 1-D float array, each > 0 (a bowl in every direction)."""
+    values = as_float_array(eigenvalues, "eigenvalues").reshape(-1)
+    if values.size == 0 or (values <= 0).any():
+        raise ValueError(f"eigenvalues must be one or more numbers > 0 (the curvatures of a bowl), got {values}")
+    return values
+
+
+def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes: object) -> Figure:
+    """The gradient at ``point`` on the contour map (left) and the slope in every direction (right).
+
+    ``angles`` (radians) and ``slopes`` are the directions u = (cos a, sin a)
+    and the measured slopes of L along them, as the lesson computes them. The
+    map has equal axis scales, so that a right angle looks like one.
+    """
+    if not isinstance(surface, Surface):
+        raise ValueError(f"surface must be a Surface (e.g. get_surface('valley')), got {surface!r}")
+    p = check_points(point, "point")
+    angles = as_float_array(angles, "angles").reshape(-1)
+    slopes = as_float_array(slopes, "slopes").reshape(-1)
+    if p.shape != (2,):
+        raise ValueError(f"point must be one point (x, y), got shape {p.shape}")
+    if angles.shape != slopes.shape or angles.size < 2:
+        raise ValueError(f"angles and slopes must be 1-D of the same length >= 2, got {angles.size} and {slopes.size}")
+
+    g = surface.grad(p)
+    fig, (ax_map, ax_slope) = plt.subplots(1, 2, figsize=(11.0, 3.6), layout="constrained",
+                                           gridspec_kw={"width_ratios": [1.6, 1]})
+    draw_contours(ax_map, surface, levels=12)
+    x = np.linspace(*surface.xlim, 300)
+    y = np.linspace(*surface.ylim, 300)
+    X, Y = np.meshgrid(x, y)
+    ax_map.contour(X, Y, surface.loss(np.stack([X, Y], axis=-1)), levels=[float(surface.loss(p))],
+                   colors="black", linewidths=1.6)
+    unit = g / np.linalg.norm(g)
+    arrow = 0.25 * (surface.ylim[1] - surface.ylim[0])  # arrow length, in the units of the map
+    for sign, color, label in ((1, "tab:red", "∇L (uphill)"), (-1, "tab:blue", "−∇L (the step direction)")):
+        ax_map.annotate("", xy=p + sign * arrow * unit, xytext=p,
+                        arrowprops={"arrowstyle": "-|>", "color": color, "linewidth": 2})
+        ax_map.plot([], [], color=color, linewidth=2, label=label)
+    along = np.array([-unit[1], unit[0]])  # at right angles to the gradient
+    ax_map.plot(*np.stack([p - 0.8 * arrow * along, p + 0.8 * arrow * along]).T, color="black", linestyle=":",
+                linewidth=1.5, label="at right angles to ∇L")
+    minimum = np.array(surface.minima[0])
+    ax_map.plot(*np.stack([p, minimum]).T, linestyle="--", color="gray", label="straight to the minimum")
+    ax_map.plot(*p, marker="o", color="black")
+    ax_map.set_aspect("equal")
+    ax_map.legend(loc="lower right", fontsize=8, framealpha=0.95)
+
+    degrees = np.degrees(angles)
+    ax_slope.plot(degrees, slopes, color="black")
+    gradient_angle = np.degrees(np.arctan2(g[1], g[0]))
+    ax_slope.axvline(gradient_angle, color="tab:red", linestyle="--", label="direction of ∇L")
+    across = [a for a in (gradient_angle - 90, gradient_angle + 90) if degrees.min() <= a <= degrees.max()]
+    for index, angle in enumerate(across):
+        ax_slope.axvline(angle, color="black", linestyle=":", label="at right angles to ∇L" if index == 0 else None)
+    ax_slope.axhline(0, color="gray", linewidth=0.8)
+    ax_slope.set_xlabel("direction u, angle in degrees")
+    ax_slope.set_ylabel("slope of L along u")
+    ax_slope.set_title("slope of L in every direction u", fontsize=10)
+    ax_slope.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def plot_1d_runs(
+    loss: Callable[[np.ndarray], np.ndarray],
+    paths: Sequence[object],
+    titles: Sequence[str],
+    xlim: tuple[float, float],
+    ylim: tuple[float, float] | None = None,
+) -> Figure:
+    """Gradient descent on a curve: one panel per path, the iterates θ₀, θ₁, … on L(θ), joined in order.
+
+    ``paths`` holds 1-D arrays of positions (θ₀ first), ``titles`` one title per
+    path; ``xlim`` (and ``ylim``, or a window fitted to the curve) are shared by
+    every panel, so the panels compare at a glance.
+    """
+    if not callable(loss):
+        raise ValueError(f"loss must be a function L(theta), got {loss!r}")
+    paths = [as_float_array(path, "paths").reshape(-1) for path in paths]
+    if not paths or len(paths) != len(titles):
+        raise ValueError(f"paths and titles must have the same length >= 1, got {len(paths)} and {len(titles)}")
+    for name, window in (("xlim", xlim), ("ylim", ylim)):
+        if window is not None and (len(window) != 2 or not window[0] < window[1]):
+            raise ValueError(f"{name} must be (low, high) with low < high, got {window!r}")
+
+    theta = np.linspace(*xlim, 400)
+    curve = np.asarray(loss(theta), dtype=np.float64)
+    if ylim is None:
+        spread = curve.max() - curve.min()
+        ylim = (curve.min() - 0.05 * spread, curve.max() + 0.05 * spread)
+    fig, axes = plt.subplots(1, len(paths), figsize=(2.9 * len(paths) + 0.4, 2.9), layout="constrained",
+                             sharey=True, squeeze=False)
+    for ax, path, title in zip(axes[0], paths, titles):
+        ax.plot(theta, curve, color="lightgray", linewidth=2)
+        ax.plot(path, loss(path), marker=".", markersize=6, linewidth=0.8, color="tab:blue")
+        ax.plot(path[0], loss(path[0]), marker="o", color="tab:blue", markersize=7)
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ylim)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("θ")
+    axes[0][0].set_ylabel("L(θ)")
+    return fig
+
+
+def plot_contraction(
+    eigenvalues: object,
+    lr: float,
+    steps: int,
+    measured: Mapping[str, object] | None = None,
+) -> Figure:
+    """Left: the factor |1 − ηλ| that one step multiplies a direction by, against ηλ, with the
+    curvatures ``eigenvalues`` marked at learning rate ``lr``. Right: |1 − ηλ|ᵗ for t = 0 … ``steps``.
+
+    ``measured`` maps a label to a measured ratio |θ_t / θ₀| along one direction
+    (t = 0, 1, …), drawn as dots over the predicted lines, in the order of ``eigenvalues``.
+    A curvature with ηλ beyond the plotted range is marked at the right edge.
+    """
+    eigenvalues = check_eigenvalues(eigenvalues)
+    lr = check_learning_rate(lr)
+    steps = check_positive_int(steps, "steps")
+    measured = dict(measured or {})
+    if len(measured) > len(eigenvalues):
+        raise ValueError(f"measured has {len(measured)} curves for {len(eigenvalues)} eigenvalues")
+
+    fig, (ax_factor, ax_power) = plt.subplots(1, 2, figsize=(11.0, 3.6), layout="constrained")
+    x = np.linspace(0, LARGEST_ETA_LAMBDA, 400)
+    ax_factor.plot(x, np.abs(1 - x), color="black")
+    ax_factor.axhline(1, color="gray", linestyle="--", linewidth=0.8)
+    ax_factor.axvspan(0, 1, color="tab:green", alpha=0.10)
+    ax_factor.axvspan(1, 2, color="tab:orange", alpha=0.12)
+    ax_factor.axvspan(2, LARGEST_ETA_LAMBDA, color="tab:red", alpha=0.12)
+    for x_text, text in ((0.5, "shrinks\nsame sign"), (1.5, "shrinks\nflips sign"), (2.3, "grows")):
+        ax_factor.text(x_text, 1.45, text, ha="center", va="top", fontsize=9)
+    ax_factor.set_xlim(0, LARGEST_ETA_LAMBDA)
+    ax_factor.set_ylim(0, 1.6)
+    ax_factor.set_xlabel("ηλ")
+    ax_factor.set_ylabel("|1 − ηλ|, the factor per step")
+    ax_factor.set_title(f"one step multiplies each direction by 1 − ηλ   (η = {lr:g})", fontsize=10)
+
+    t = np.arange(steps + 1)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, curvature in enumerate(eigenvalues):
+        color = colors[index % len(colors)]
+        factor = abs(1 - lr * curvature)
+        shown = min(lr * curvature, LARGEST_ETA_LAMBDA - 0.05)
+        ax_factor.plot(shown, abs(1 - shown), marker="o", markersize=8, color=color, linestyle="none",
+                       label=f"λ = {curvature:g}")
+        with np.errstate(under="ignore"):
+            ax_power.semilogy(t, np.maximum(factor**t, SMALLEST_GAP), color=color,
+                              label=f"|1 − ηλ|ᵗ, λ = {curvature:g}")
+    for index, (label, ratio) in enumerate(measured.items()):
+        ratio = np.maximum(np.abs(as_float_array(ratio, "measured")).reshape(-1), SMALLEST_GAP)
+        ax_power.plot(np.arange(len(ratio)), ratio, marker="o", markersize=3, linestyle="none",
+                      color=colors[index % len(colors)], markerfacecolor="none", label=label)
+    ax_factor.legend(loc="lower left", fontsize=8)
+    ax_power.set_xlim(0, steps)
+    ax_power.set_xlabel("step t")
+    ax_power.set_ylabel("how much of the start is left")
+    ax_power.set_title("after t steps: |1 − ηλ|ᵗ", fontsize=10)
+    ax_power.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def plot_starts_and_ends(surface: Surface, starts: object, ends: object, tolerance: float = 0.1) -> Figure:
+    """Many runs at once on the contour map: each start a gray dot, each end a star if it is within
+    ``tolerance`` of a global minimum of ``surface``, else a red cross (a local minimum or a saddle)."""
+    if not isinstance(surface, Surface):
+        raise ValueError(f"surface must be a Surface (e.g. get_surface('rastrigin')), got {surface!r}")
+    starts = check_points(starts, "starts").reshape(-1, 2)
+    ends = check_points(ends, "ends").reshape(-1, 2)
+    if starts.shape != ends.shape:
+        raise ValueError(f"starts and ends must hold the same number of points, got {len(starts)} and {len(ends)}")
+    minima = np.array(surface.minima).reshape(-1, 2)
+    at_global = (np.linalg.norm(ends[:, None, :] - minima[None], axis=-1) < tolerance).any(axis=1)
+
+    fig, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+    draw_contours(ax, surface, levels=15)
+    ax.plot(*starts.T, marker=".", color="gray", markersize=4, linestyle="none", label="start")
+    ax.plot(*ends[~at_global].T, marker="x", color="tab:red", markersize=7, linestyle="none",
+            label=f"end elsewhere ({(~at_global).sum()})")
+    ax.plot(*ends[at_global].T, marker="*", color="tab:green", markersize=12, linestyle="none",
+            label=f"end at the global minimum ({at_global.sum()})")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, borderaxespad=0)
+    return fig
+
+
+def direction_word(factor: float) -> str:
+    """What one direction does when each step multiplies it by ``factor`` = 1 − ηλ."""
+    if abs(factor) > 1:
+        return "grows, flipping sign" if factor < 0 else "grows"
+    if abs(factor) == 1:
+        return "neither shrinks nor grows"
+    if factor < 0:
+        return "shrinks, flipping sign"
+    return "shrinks" if factor > 0 else "is done in one step"
+
+
+def stability_verdict(lr: float, eigenvalues: object) -> str:
+    """Gradient descent with learning rate ``lr`` on a quadratic with curvatures ``eigenvalues``, in words.
+
+    One line per direction (its factor 1 − ηλ per step), then the verdict:
+    converges (every |1 − ηλ| < 1, i.e. η < 2/λ_max) or diverges, and for a
+    converging run how many steps the slowest direction needs to shrink 1000 times.
+    """
+    lr = check_learning_rate(lr)
+    eigenvalues = check_eigenvalues(eigenvalues)
+    limit = 2 / eigenvalues.max()
+    factors = 1 - lr * eigenvalues
+    lines = [f"η = {lr:.3g},  limit 2/λ_max = {limit:.3g}"]
+    lines += [f"λ = {curvature:g}: 1 − ηλ = {factor:+.4g}, {direction_word(factor)}".replace("-", "−")
+              for curvature, factor in zip(eigenvalues, factors)]
+    slowest = np.abs(factors).max()
+    if slowest > 1:
+        lines.append("diverges: η is above the limit")
+    elif slowest == 1:
+        lines.append("does not converge: η is at the limit")
+    elif slowest == 0:
+        lines.append("converges in one step")
+    else:
+        lines.append(f"converges; 1000× closer takes {np.log(1e-3) / np.log(slowest):.0f} steps")
+    return "\n".join(lines)
+
+
+class LearningRateExplorer:
+    """A learning-rate slider for gradient descent on a quadratic surface, redrawn in place.
+
+    Three panels: the path on the contour map, the loss gap per step (log
+    scale), and the factor |1 − ηλ| of each curvature of the surface (one dot
+    each: blue for the smallest λ, then orange), with the words of
+    ``stability_verdict`` under the figure. All axis limits are fixed, so a
+    change of η redraws only the moving artists.
+
+    ``panel`` holds the slider above the live picture; ``snapshot()`` is the
+    same picture as a static image.
+    """
+
+    def __init__(self, surface: Surface, lr: float = 0.45, steps: int = 100,
+                 low: float = 1e-3, high: float = 1.0, start: object | None = None) -> None:
+        if not isinstance(surface, Surface) or surface.hessian is None:
+            raise ValueError(
+                f"surface must be a quadratic Surface with a hessian (bowl, valley, rotated_valley), got {surface!r}"
+            )
+        self.surface = surface
+        self.steps = check_positive_int(steps, "steps")
+        self.start = check_points(surface.start if start is None else start, "start")
+        if self.start.shape != (2,):
+            raise ValueError(f"start must be one point (x, y), got shape {self.start.shape}")
+        self.eigenvalues = np.linalg.eigvalsh(surface.hessian)
+        lr = check_learning_rate(lr)
+        if not 0 < low <= lr <= high:
+            raise ValueError(f"lr must lie in the slider's range [low, high] = [{low}, {high}] with low > 0, got {lr}")
+        self.slider = log_slider("learning rate η", lr, low, high)
+
+        figure = Figure(figsize=(12.0, 4.3), dpi=72, layout="constrained")
+        figure.get_layout_engine().set(rect=(0, 0.11, 1, 0.89))  # the bottom strip holds the verdict
+        self.ax_map, self.ax_loss, self.ax_factor = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.5, 1, 1]})
+        draw_contours(self.ax_map, surface, levels=15)
+        (self.path,) = self.ax_map.plot([], [], marker=".", markersize=3, linewidth=1.2, color="tab:blue")
+        self.ax_map.plot(*self.start, marker="o", markersize=5, color="tab:blue")
+        self.stopped = self.ax_map.text(0.02, 0.02, "", transform=self.ax_map.transAxes, fontsize=9,
+                                        color="darkred", verticalalignment="bottom")
+
+        start_gap = float(surface.loss(self.start)) - surface.min_loss
+        (self.curve,) = self.ax_loss.semilogy([], [], color="tab:blue")
+        self.ax_loss.set_xlim(0, self.steps)
+        self.ax_loss.set_ylim(1e-12, 10.0 ** (np.ceil(np.log10(start_gap)) + 3))
+        self.ax_loss.axhline(start_gap, color="gray", linestyle=":", linewidth=0.8)
+        self.ax_loss.set_xlabel("step")
+        self.ax_loss.set_ylabel("loss − minimum")
+        self.ax_loss.set_title("loss (dotted: at the start)", fontsize=10)
+
+        x = np.linspace(0, LARGEST_ETA_LAMBDA, 200)
+        self.ax_factor.plot(x, np.abs(1 - x), color="black")
+        self.ax_factor.axhline(1, color="gray", linestyle="--", linewidth=0.8)
+        self.ax_factor.axvspan(2, LARGEST_ETA_LAMBDA, color="tab:red", alpha=0.12)
+        self.ax_factor.set_xlim(0, LARGEST_ETA_LAMBDA)
+        self.ax_factor.set_ylim(0, 1.6)
+        self.ax_factor.set_xlabel("ηλ   (red: diverges)")
+        self.ax_factor.set_ylabel("|1 − ηλ|")
+        self.ax_factor.set_title("factor per step, one dot per direction", fontsize=10)
+        # one dot per curvature, coloured as in plot_contraction (smallest λ first: blue, orange, ...)
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        self.dots = [self.ax_factor.plot([], [], marker="o", markersize=8, color=colors[i % len(colors)],
+                                         linestyle="none", label=f"λ = {curvature:g}")[0]
+                     for i, curvature in enumerate(self.eigenvalues)]
+        self.ax_factor.legend(loc="upper center", fontsize=8)
+        self.verdict = figure.text(0.01, 0.01, "", fontsize=10, verticalalignment="bottom")
+
+        self.live = LiveFigure(figure)
+        self.live.animate(self.path, self.curve, *self.dots, self.verdict, self.stopped)
+        self.panel = self.live.panel([self.slider], self.update)
+
+    def update(self) -> None:
+        """Run gradient descent with the slider's η and move the path, the curve, the dots and the words."""
+        lr = self.slider.value
+        trajectory = run(SGD(lr=lr, name="gradient descent"), self.surface, self.start, self.steps)
+        xy = trajectory.positions
+        self.path.set_data(xy[:, 0], xy[:, 1])
+        gap = np.maximum(trajectory.losses - self.surface.min_loss, SMALLEST_GAP)
+        self.curve.set_data(np.arange(len(gap)), gap)
+        eta_lambda = np.minimum(lr * self.eigenvalues, LARGEST_ETA_LAMBDA - 0.05)  # off the chart: at its edge
+        for dot, x in zip(self.dots, eta_lambda):
+            dot.set_data([x], [abs(1 - x)])
+        first, *directions, conclusion = stability_verdict(lr, self.eigenvalues).split("\n")
+        self.verdict.set_text(f"{first}.   " + ";   ".join(directions) + f"\n{conclusion[0].upper()}{conclusion[1:]}.")
+        self.stopped.set_text(trajectory.message if trajectory.diverged else "")
+
+    def snapshot(self) -> Image:
+        """The picture as it is now, as a static image to ``display``."""
+        return self.live.snapshot()
