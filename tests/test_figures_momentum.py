@@ -1,0 +1,252 @@
+"""Lesson 03's figures and widgets: the numbers they compute, the pictures they redraw, the input they refuse."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from lessons_lib.figures import momentum as lesson03  # noqa: E402
+from lessons_lib.optim import SGD  # noqa: E402
+from lessons_lib.runner import run  # noqa: E402
+from lessons_lib.surfaces import get_surface  # noqa: E402
+
+VALLEY = get_surface("valley")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+# --- first_step_below and steps_to_reach ----------------------------------------------------------
+
+
+def test_first_step_below_finds_the_first_crossing_or_none():
+    assert lesson03.first_step_below([5.0, 1.0, 1e-7, 1.0, 1e-9], 1e-6) == 2
+    assert lesson03.first_step_below([5.0, 1.0], 1e-6) is None
+
+
+def test_first_step_below_rejects_bad_input():
+    with pytest.raises(ValueError, match="losses must be a 1-D array"):
+        lesson03.first_step_below(np.ones((2, 2)), 1e-6)
+    with pytest.raises(ValueError, match="target must be"):
+        lesson03.first_step_below([1.0], "small")
+
+
+@pytest.mark.parametrize("lr, beta, nesterov", [(0.465, 0.0, False), (0.2, 0.7, False), (0.1, 0.9, False),
+                                                (0.1, 0.9, True), (0.27, 0.77, True)])
+def test_steps_to_reach_agrees_with_real_runs(lr, beta, nesterov):
+    rule = SGD(lr=lr, momentum=beta, nesterov=nesterov) if beta > 0 else SGD(lr=lr)
+    path = run(rule, VALLEY, VALLEY.start, steps=300)
+    expected = lesson03.first_step_below(path.losses, 1e-6)
+    assert lesson03.steps_to_reach(VALLEY, lr, beta, max_steps=300, nesterov=nesterov) == expected
+
+
+def test_steps_to_reach_runs_a_grid_and_marks_failures_inf():
+    lrs, betas = np.meshgrid([0.01, 0.2, 1.0], [0.0, 0.7])
+    counts = lesson03.steps_to_reach(VALLEY, lrs, betas, max_steps=100)
+    assert counts.shape == (2, 3)
+    assert np.isinf(counts[0, 0])  # gradient descent with η = 0.01: far too slow for 100 steps
+    assert np.isinf(counts[0, 2])  # gradient descent with η = 1 > 2/λ_max: diverges
+    assert counts[1, 1] == 42  # momentum, η = 0.2, β = 0.7
+
+
+def test_steps_to_reach_works_on_the_rotated_valley_too():
+    rotated = get_surface("rotated_valley")
+    path = run(SGD(lr=0.2, momentum=0.7), rotated, rotated.start, steps=200)
+    assert lesson03.steps_to_reach(rotated, 0.2, 0.7, max_steps=200) == lesson03.first_step_below(path.losses, 1e-6)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"surface": get_surface("rosenbrock")}, "surface must be a quadratic Surface"),
+    ({"surface": "valley"}, "surface must be a quadratic Surface"),
+    ({"lr": -0.1}, "lr must be >= 0"),
+    ({"beta": 1.0}, "beta must be in \\[0, 1\\)"),
+    ({"max_steps": 0}, "max_steps must be a whole number"),
+    ({"start": [[1.0, 2.0], [3.0, 4.0]]}, "start must be one point"),
+])
+def test_steps_to_reach_rejects_bad_input(kwargs, message):
+    arguments = {"surface": VALLEY, "lr": 0.1, "beta": 0.5} | kwargs
+    with pytest.raises(ValueError, match=message):
+        lesson03.steps_to_reach(**arguments)
+
+
+# --- the regimes ---------------------------------------------------------------------------------
+
+
+def test_iteration_matrix_reproduces_a_run_of_momentum():
+    lr_lambda, beta = 0.7, 0.6
+    path = lesson03.heavy_ball_1d(lr_lambda, beta, steps=20).positions[:, 0]
+    A = lesson03.iteration_matrix(lr_lambda, beta)
+    state = np.array([path[0], path[0]])  # PyTorch's first buffer b = g makes θ_{−1} = θ_0
+    for t in range(1, 21):
+        state = A @ state
+        assert state[0] == pytest.approx(path[t], abs=1e-12)
+
+
+def test_heavy_ball_1d_is_sgd_on_a_unit_quadratic():
+    path = lesson03.heavy_ball_1d(0.5, 0.5, steps=10, theta0=2.0)
+    reference = run(SGD(lr=0.5, momentum=0.5), lambda theta: theta, np.array([2.0]), 10)
+    np.testing.assert_array_equal(path.positions, reference.positions)
+
+
+@pytest.mark.parametrize("lr_lambda, beta, regime", [
+    (0.1, 0.3, "monotone"), (0.5, 0.5, "ripples"), (1.9, 0.1, "flips sign"), (2.5, 0.2, "diverges"),
+    (0.5, 0.0, "monotone"), (1.5, 0.0, "flips sign"), (2.1, 0.0, "diverges"),  # gradient descent
+    (3.7, 0.9, "ripples"), (3.9, 0.9, "diverges"),  # the stable band ends at ηλ = 2(1 + β) = 3.8
+])
+def test_classify_regimes_at_known_points(lr_lambda, beta, regime):
+    assert lesson03.REGIMES[int(lesson03.classify_regimes(lr_lambda, beta))] == regime
+
+
+def test_in_the_ripple_region_every_eigenvalue_has_modulus_root_beta():
+    a, beta = np.meshgrid(np.linspace(0.05, 3.5, 30), np.linspace(0.1, 0.95, 20))
+    ripples = lesson03.classify_regimes(a, beta) == 1
+    moduli = np.abs(np.linalg.eigvals(lesson03.iteration_matrix(a, beta)))
+    np.testing.assert_allclose(moduli[ripples], np.sqrt(beta[ripples])[:, None].repeat(2, axis=1), rtol=1e-12)
+
+
+def test_draw_regime_map_checks_the_shape_of_regimes():
+    fig, ax = plt.subplots()
+    x, y = np.linspace(0, 4, 5), np.linspace(0, 0.9, 3)
+    lesson03.draw_regime_map(ax, x, y, lesson03.classify_regimes(x[None, :], y[:, None]))
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == list(lesson03.REGIMES)
+    with pytest.raises(ValueError, match="regimes must have shape"):
+        lesson03.draw_regime_map(ax, x, y, np.zeros((5, 3)))
+
+
+# --- static figures --------------------------------------------------------------------------------
+
+
+def test_weight_window_figure_draws_one_curve_per_beta():
+    fig = lesson03.weight_window_figure([0.5, 0.9], k_max=30, cumulative_betas=[0.9, 0.99, 0.999])
+    ax_weights, ax_total = fig.axes
+    assert len(ax_weights.get_legend().get_texts()) == 2
+    assert len(ax_total.get_legend().get_texts()) == 3
+    first = ax_weights.get_lines()[0]
+    np.testing.assert_allclose(first.get_ydata(), 0.5 * 0.5 ** np.arange(31))
+
+
+@pytest.mark.parametrize("betas, message", [([], "betas must name at least one"), ([0.9, 1.0], "betas must be in"),
+                                            ([0.9, -0.1], "betas must be in")])
+def test_weight_window_figure_rejects_bad_betas(betas, message):
+    with pytest.raises(ValueError, match=message):
+        lesson03.weight_window_figure(betas)
+
+
+def test_lookahead_figure_puts_each_step_where_its_rule_says():
+    theta, v, lr, beta = np.array([-6.6, 0.0]), np.array([0.26, -1.2]), 0.1, 0.9
+    fig = lesson03.lookahead_figure(VALLEY, theta, v, lr, beta)
+    points = {line.get_label(): line.get_xydata()[0] for line in fig.axes[0].get_lines() if len(line.get_xdata())}
+    ahead = theta + beta * v
+    heavy = next(xy for label, xy in points.items() if label.startswith("heavy ball"))
+    nesterov = next(xy for label, xy in points.items() if label.startswith("Nesterov"))
+    np.testing.assert_allclose(heavy, ahead - lr * VALLEY.grad(theta))
+    np.testing.assert_allclose(nesterov, ahead - lr * VALLEY.grad(ahead))
+
+
+def test_lookahead_figure_rejects_bad_input():
+    with pytest.raises(ValueError, match="surface must be a Surface"):
+        lesson03.lookahead_figure("valley", [0, 0], [1, 1], 0.1, 0.9)
+    with pytest.raises(ValueError, match="beta must be in"):
+        lesson03.lookahead_figure(VALLEY, [0, 0], [1, 1], 0.1, 1.0)
+    with pytest.raises(ValueError, match="velocity must have shape"):
+        lesson03.lookahead_figure(VALLEY, [0, 0], [1, 1, 1], 0.1, 0.9)
+
+
+# --- widgets -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def race():
+    return lesson03.MomentumRace("valley", lr=0.1, beta=0.9, steps=150)
+
+
+def test_race_counts_the_steps_of_each_runner(race):
+    title = race.counts.get_text()
+    assert title.splitlines() == ["steps to loss < 1e-06", "gradient descent > 150 · momentum 107 · Nesterov 85"]
+    assert race.status.value == ""
+
+
+def test_each_slider_changes_the_picture(race):
+    for slider, value in ((race.beta_slider, 0.5), (race.lr_slider, 0.3)):
+        before, default = bytes(race.race.live.image.value), slider.value
+        slider.value = value
+        assert bytes(race.race.live.image.value) != before
+        slider.value = default
+        assert bytes(race.race.live.image.value) == before
+
+
+def test_beta_zero_makes_all_three_runners_gradient_descent(race):
+    race.beta_slider.value = 0.0
+    try:
+        paths = [np.asarray(path.get_xydata()) for path in race.race.paths]
+        assert all(np.array_equal(paths[0], other) for other in paths[1:])
+    finally:
+        race.beta_slider.value = 0.9
+
+
+def test_diverging_runs_are_named_not_raised(race):
+    race.lr_slider.value = 1.0
+    try:
+        assert "momentum diverges" in race.counts.get_text() and "Nesterov diverges" in race.counts.get_text()
+        assert "momentum diverged at step" in race.race.note.get_text()
+        assert race.status.value == ""
+    finally:
+        race.lr_slider.value = 0.1
+
+
+@pytest.mark.parametrize("kwargs, message", [({"lr": 2.0}, "lr must be between 0.001 and 1"),
+                                             ({"lr": -1.0}, "lr must be >= 0"),
+                                             ({"beta": 0.995}, "beta must be at most 0.99"),
+                                             ({"beta": 1.0}, "beta must be in"),
+                                             ({"surface": "moon"}, "name must be one of"),
+                                             ({"steps": 0}, "steps must be a whole number")])
+def test_race_rejects_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        lesson03.MomentumRace(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    x, y = np.linspace(0, 4.2, 43), np.linspace(0, 0.99, 12)
+    return lesson03.RegimeExplorer(x, y, lesson03.classify_regimes(x[None, :], y[:, None]), value=(0.5, 0.5))
+
+
+def test_explorer_names_the_regime_and_redraws(explorer):
+    assert explorer.readout.get_text().startswith("ripples: largest |eigenvalue| = 0.707")
+    before = bytes(explorer.live.image.value)
+    explorer.lr_slider.value = 2.5
+    explorer.beta_slider.value = 0.2
+    assert explorer.readout.get_text().startswith("diverges")
+    assert bytes(explorer.live.image.value) != before
+    np.testing.assert_array_equal(explorer.marker.get_xydata(), [[2.5, 0.2]])
+
+
+def test_snapshots_are_pngs(race, explorer):
+    for widget in (race, explorer):
+        assert widget.snapshot().data.startswith(b"\x89PNG")
+
+
+def test_live_figures_are_not_pyplot_figures():
+    # pyplot would display them a second time, under the widget, at the end of the cell
+    plt.close("all")
+    lesson03.MomentumRace(steps=10)
+    x, y = np.linspace(0, 4, 5), np.linspace(0, 0.9, 4)
+    lesson03.RegimeExplorer(x, y, lesson03.classify_regimes(x[None, :], y[:, None]))
+    assert plt.get_fignums() == []
+
+
+def test_explorer_labels_its_marks_and_refuses_a_start_off_the_map():
+    x, y = np.linspace(0, 4, 5), np.linspace(0, 0.9, 4)
+    regimes = lesson03.classify_regimes(x[None, :], y[:, None])
+    explorer = lesson03.RegimeExplorer(x, y, regimes, value=(1.0, 0.5), marks={"valley, across": (2.6, 0.44)})
+    assert "valley, across" in [text.get_text() for text in explorer.ax_map.texts]
+    with pytest.raises(ValueError, match="value must be a point"):
+        lesson03.RegimeExplorer(x, y, regimes, value=(5.0, 0.5))
+    with pytest.raises(ValueError, match="marks\\['bad'\\] must"):
+        lesson03.RegimeExplorer(x, y, regimes, marks={"bad": ("a", "b")})
