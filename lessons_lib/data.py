@@ -2,10 +2,14 @@
 
 ::
 
-    from lessons_lib.data import load_diabetes_regression
+    from lessons_lib.data import load_diabetes_regression, load_digits_classification
     data = load_diabetes_regression(seed=0)
     data.X_train.shape     # (354, 10): 354 patients, 10 standardized features
     data.y_train.shape     # (354,)
+
+    digits = load_digits_classification(seed=0)
+    digits.X_train.shape   # (1078, 64): 1078 images of 8 × 8 pixels, standardized
+    digits.y_val[:5]       # labels 0 … 9 of the validation part
 
 Every loader returns a ``Dataset``: a seeded train/test split whose features
 (and, for regression, target) are standardized with the mean and standard
@@ -32,6 +36,9 @@ class Dataset:
 
     * ``X_train`` (n_train, d), ``y_train`` (n_train,): what the optimizers see;
     * ``X_test``, ``y_test``: kept aside to check the model on unseen examples;
+    * ``X_val``, ``y_val``: a validation part for choosing hyperparameters
+      (learning rates, epochs) without looking at the test part, or None when
+      the loader made no validation part;
     * ``feature_names``: one name per column of X;
     * ``description``: one line on where the data come from and how they were prepared.
     """
@@ -42,6 +49,8 @@ class Dataset:
     y_test: np.ndarray
     feature_names: tuple[str, ...]
     description: str
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
 
 def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +112,49 @@ def load_diabetes_regression(seed: int = 0, test_fraction: float = 0.2) -> Datas
         description=(
             f"scikit-learn's diabetes data: {len(train)} training and {len(test)} test patients "
             f"(split with seed {seed}), features and target standardized on the training part"
+        ),
+    )
+
+
+def load_digits_classification(seed: int = 0, validation_fraction: float = 0.2, test_fraction: float = 0.2) -> Dataset:
+    """The handwritten digits bundled with scikit-learn, as a 10-class classification problem.
+
+    1797 images of 8 × 8 pixels (64 features, ink levels 0 … 16), each
+    labelled with the digit 0 … 9 it shows. The images are split at random
+    (seeded) into a test part (``test_fraction`` of them), a validation part
+    (``validation_fraction``) and a training part (the rest); each pixel is
+    standardized with the mean and spread of the *training* images (pixels
+    that are blank in every training image are only shifted). Labels are
+    integers (``y_train.dtype`` is int64).
+    """
+    from sklearn.datasets import load_digits  # imported here: importing sklearn takes about a second
+
+    raw = load_digits()
+    n = len(raw.target)
+    validation_fraction = check_number("validation_fraction", validation_fraction)
+    test_fraction = check_number("test_fraction", test_fraction)
+    if not (validation_fraction > 0 and test_fraction > 0 and validation_fraction + test_fraction < 1):
+        raise ValueError(
+            "validation_fraction and test_fraction must be > 0, with a sum < 1 that leaves a training part; "
+            f"got validation_fraction={validation_fraction}, test_fraction={test_fraction}"
+        )
+    rest, test = split_indices(n, test_fraction, seed)
+    # The validation part is validation_fraction of all images, taken from what the test part left.
+    train_in_rest, val_in_rest = split_indices(len(rest), validation_fraction / (1 - test_fraction), seed)
+    train, val = rest[train_in_rest], rest[val_in_rest]
+    X_train, X_test = standardize(raw.data[train], raw.data[test])
+    _, X_val = standardize(raw.data[train], raw.data[val])
+    return Dataset(
+        X_train=X_train,
+        y_train=raw.target[train].astype(np.int64),
+        X_test=X_test,
+        y_test=raw.target[test].astype(np.int64),
+        X_val=X_val,
+        y_val=raw.target[val].astype(np.int64),
+        feature_names=tuple(f"pixel_{row}_{col}" for row in range(8) for col in range(8)),
+        description=(
+            f"scikit-learn's digits: {len(train)} training, {len(val)} validation and {len(test)} test images "
+            f"of 8 × 8 pixels (split with seed {seed}), pixels standardized on the training part"
         ),
     )
 

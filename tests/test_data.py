@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lessons_lib.data import Dataset, load_diabetes_regression, minibatches, split_indices, standardize
+from lessons_lib.data import Dataset, load_diabetes_regression, load_digits_classification, minibatches, split_indices, standardize
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +100,33 @@ def test_minibatches_refuse_a_bad_batch_size_at_once(batch_size, message):
 def test_minibatches_need_a_generator():
     with pytest.raises(ValueError, match="rng must be a numpy Generator"):
         minibatches(10, 2, 0)
+
+
+def test_digits_are_split_in_three_disjoint_parts_standardized_on_training():
+    digits = load_digits_classification(seed=0)
+    sizes = (len(digits.y_train), len(digits.y_val), len(digits.y_test))
+    assert sum(sizes) == 1797 and sizes == (1078, 360, 359)
+    assert digits.X_train.shape == (1078, 64) and digits.y_train.dtype == np.int64
+    assert set(np.unique(digits.y_train)) == set(range(10))
+    assert np.allclose(digits.X_train.mean(axis=0), 0)
+    spread = digits.X_train.std(axis=0)
+    assert np.allclose(spread[spread > 0], 1)
+    # no image is in two parts: the rows, as raw bytes, are all different across the parts
+    rows = {row.tobytes() for part in (digits.X_train, digits.X_val, digits.X_test) for row in part}
+    assert len(rows) >= 1797 - 10  # the digits set holds a few exact duplicate images
+
+
+def test_digits_split_depends_on_the_seed_only():
+    first, again, other = (load_digits_classification(seed=s) for s in (1, 1, 2))
+    assert np.array_equal(first.X_val, again.X_val) and np.array_equal(first.y_test, again.y_test)
+    assert not np.array_equal(first.y_val, other.y_val)
+
+
+@pytest.mark.parametrize("fractions", [(0.5, 0.5), (0.0, 0.2), (0.9, 0.2), (0.2, -0.1)])
+def test_digits_refuse_fractions_that_leave_a_part_empty(fractions):
+    with pytest.raises(ValueError, match="fraction"):
+        load_digits_classification(seed=0, validation_fraction=fractions[0], test_fraction=fractions[1])
+
+
+def test_diabetes_has_no_validation_part(diabetes):
+    assert diabetes.X_val is None and diabetes.y_val is None
