@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from lessons_lib.checks import check_flag, check_positive, check_positive_int
+from lessons_lib.clipping import clip_by_global_norm
 from lessons_lib.data import Dataset, minibatches
 from lessons_lib.mlp import MLP
 
@@ -144,8 +145,8 @@ def train(
             if not (np.isfinite(loss) and np.isfinite(norm)):
                 diverged_at, reason = step + 1, "the loss or the gradient became NaN or infinite"
                 break
-            if clip_norm is not None and clip_norm / (norm + 1e-6) < 1:
-                g = g * (clip_norm / (norm + 1e-6))  # as torch.nn.utils.clip_grad_norm_
+            if clip_norm is not None:
+                g, _ = clip_by_global_norm(g, clip_norm)
             step_rule = rule if schedule is None else replace(rule, lr=schedule(step))
             new_theta, state = step_rule.step(theta, g, state)
             if not np.isfinite(new_theta).all():
