@@ -17,16 +17,30 @@ import pytest
 
 from lessons_lib.optim import (
     SGD,
+    AdaBelief,
+    AdaBeliefState,
     AdaGrad,
     AdaGradState,
     Adam,
+    Adamax,
+    AdamaxState,
     AdamState,
     AdamW,
     EMAMomentum,
     EMAMomentumState,
+    Lion,
+    LionState,
+    Lookahead,
+    LookaheadState,
+    NAdam,
+    NAdamState,
+    RAdam,
+    RAdamState,
     RMSprop,
     RMSpropState,
     SGDState,
+    state_arrays,
+    state_bytes,
 )
 
 
@@ -64,6 +78,15 @@ HYPERPARAMETERS = {
            "weight_decay": BAD_NON_NEGATIVE, "amsgrad": BAD_FLAG, "bias_correction": BAD_FLAG},
     AdamW: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
             "weight_decay": BAD_NON_NEGATIVE, "amsgrad": BAD_FLAG, "bias_correction": BAD_FLAG},
+    NAdam: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
+            "momentum_decay": BAD_NON_NEGATIVE, "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG},
+    RAdam: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
+            "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG},
+    Adamax: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
+             "weight_decay": BAD_NON_NEGATIVE},
+    AdaBelief: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
+                "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG, "amsgrad": BAD_FLAG},
+    Lion: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "weight_decay": BAD_NON_NEGATIVE},
 }
 
 CONSTRUCTOR_CASES = [
@@ -89,8 +112,9 @@ def test_constructor_rejects_bad_hyperparameter(cls, param, value):
 
 POSITIONAL_CASES = [
     pytest.param(cls, param, value, id=f"{cls.__name__}-{param}={value!r}")
-    for cls in (SGD, RMSprop, Adam, AdamW)
-    for param, value in [("lr", -0.1), ("eps", -1.0), ("momentum", 1.0), ("beta1", 1.0), ("amsgrad", 1)]
+    for cls in (SGD, RMSprop, Adam, AdamW, NAdam, RAdam, Adamax, AdaBelief, Lion)
+    for param, value in [("lr", -0.1), ("eps", -1.0), ("momentum", 1.0), ("beta1", 1.0), ("amsgrad", 1),
+                         ("momentum_decay", -1.0), ("decoupled_weight_decay", 1)]
     if param in HYPERPARAMETERS[cls]
 ]
 
@@ -130,6 +154,60 @@ def test_good_hyperparameters_are_accepted():
     RMSprop(lr=0.0, beta=0.0, momentum=0.0, centered=np.True_)
     Adam(lr=0.0, beta1=0.0, beta2=0.0, amsgrad=True, bias_correction=False)
     AdamW(weight_decay=0.0)
+    NAdam(lr=0.0, beta1=0.0, beta2=0.0, momentum_decay=0, weight_decay=np.int64(1), decoupled_weight_decay=np.True_)
+    RAdam(lr=0.0, beta1=0.0, beta2=0.0, weight_decay=1, decoupled_weight_decay=True)
+    Adamax(lr=0.0, beta1=0.0, beta2=0.0, weight_decay=0)
+    AdaBelief(lr=0.0, beta1=0.0, beta2=0.0, weight_decay=5.0, amsgrad=True, decoupled_weight_decay=False)
+    Lion(lr=0.0, beta1=0.0, beta2=0.0, weight_decay=100.0)
+    Lookahead(Adam(), k=1, alpha=0.0)
+    Lookahead(Lookahead(SGD()), k=np.int64(3), alpha=1, reset_inner_state=np.True_)
+
+
+DECOUPLED_DECAY_RULES = [
+    pytest.param(NAdam, {"decoupled_weight_decay": True}, id="NAdam"),
+    pytest.param(RAdam, {"decoupled_weight_decay": True}, id="RAdam"),
+    pytest.param(AdaBelief, {}, id="AdaBelief"),
+    pytest.param(Lion, {}, id="Lion"),
+]
+
+
+@pytest.mark.parametrize("cls, flags", DECOUPLED_DECAY_RULES)
+def test_decoupled_decay_factor_must_stay_positive(cls, flags):
+    """θ ← θ (1 − η λ) needs η λ < 1, as for AdamW (L2 decay has no such limit)."""
+    with rejects("weight_decay"):
+        cls(lr=0.5, weight_decay=2.0, **flags)
+    cls(lr=0.5, weight_decay=1.9, **flags)
+
+
+# Lookahead wraps a rule: its constructor needs the inner rule, so it has its own table.
+BAD_INNER = [None, Adam, "Adam", 0.1, object(), np.zeros(3), [Adam()]]
+BAD_K = [0, -1, 1.5, 2.0, np.float64(5.0), True, None, "5"]
+BAD_ALPHA = [-0.1, 1.01, 2, math.nan, math.inf, "0.5", None, True]
+
+LOOKAHEAD_CASES = [
+    pytest.param(param, value, id=f"Lookahead-{param}={value!r}")
+    for param, values in [("inner", BAD_INNER), ("k", BAD_K), ("alpha", BAD_ALPHA), ("reset_inner_state", BAD_FLAG)]
+    for value in values
+]
+
+
+def test_every_lookahead_hyperparameter_is_covered():
+    assert {param.values[0] for param in LOOKAHEAD_CASES} == set(Lookahead.__dataclass_fields__) - {"name"}
+
+
+@pytest.mark.parametrize("param, value", LOOKAHEAD_CASES)
+def test_lookahead_rejects_bad_hyperparameter(param, value):
+    kwargs = {"inner": Adam(), param: value}
+    with rejects(param):
+        Lookahead(**kwargs)
+
+
+def test_lookahead_name_says_what_it_wraps():
+    assert Lookahead(Adam()).name == "Lookahead(Adam)"
+    assert Lookahead(Lookahead(SGD(lr=0.1), k=2)).name == "Lookahead(Lookahead(SGD))"
+    assert Lookahead(Adam(), name="slow Adam").name == "slow Adam"
+    with rejects("name"):
+        Lookahead(Adam(), name=3)
 
 
 # ---------------------------------------------------------------------------
@@ -148,6 +226,15 @@ RULES = {
     "adam-amsgrad": Adam(amsgrad=True),
     "adamw": AdamW(),
     "adamw-amsgrad": AdamW(amsgrad=True),
+    "nadam": NAdam(),
+    "nadam-decoupled": NAdam(weight_decay=0.1, decoupled_weight_decay=True),
+    "radam": RAdam(),
+    "adamax": Adamax(),
+    "adabelief": AdaBelief(),
+    "adabelief-amsgrad": AdaBelief(amsgrad=True),
+    "lion": Lion(),
+    "lookahead-adam": Lookahead(Adam()),
+    "lookahead-sgd-momentum": Lookahead(SGD(lr=0.1, momentum=0.9), k=1),
 }
 
 BAD_ARRAYS = {
@@ -225,6 +312,12 @@ STATES_OF_EACH_TYPE = {
     AdaGradState: AdaGradState(sum_of_squares=np.zeros(3)),
     RMSpropState: RMSpropState(square_avg=np.zeros(3), grad_avg=np.zeros(3), momentum_buffer=np.zeros(3)),
     AdamState: AdamState(t=0, m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(3)),
+    NAdamState: NAdamState(t=0, m=np.zeros(3), v=np.zeros(3), mu_product=1.0),
+    RAdamState: RAdamState(t=0, m=np.zeros(3), v=np.zeros(3)),
+    AdamaxState: AdamaxState(t=0, m=np.zeros(3), u=np.zeros(3)),
+    AdaBeliefState: AdaBeliefState(t=0, m=np.zeros(3), s=np.zeros(3), s_max=np.zeros(3)),
+    LionState: LionState(m=np.zeros(3)),
+    LookaheadState: LookaheadState(t=0, slow=np.zeros(3), inner=SGDState()),
 }
 
 
@@ -265,6 +358,15 @@ FIRST_ARRAY_FIELD = {
     "adam-amsgrad": "state.m",
     "adamw": "state.m",
     "adamw-amsgrad": "state.m",
+    "nadam": "state.m",
+    "nadam-decoupled": "state.m",
+    "radam": "state.m",
+    "adamax": "state.m",
+    "adabelief": "state.m",
+    "adabelief-amsgrad": "state.m",
+    "lion": "state.m",
+    "lookahead-adam": "state.slow",
+    "lookahead-sgd-momentum": "state.slow",
 }
 
 
@@ -294,6 +396,17 @@ def test_step_rejects_a_state_made_for_another_shape(name, theta_shape):
                      "state.v_max", id="adam-v_max"),
         pytest.param(AdamW(amsgrad=True), AdamState(t=1, m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(4)),
                      "state.v_max", id="adamw-v_max"),
+        pytest.param(NAdam(), NAdamState(t=1, m=np.zeros(3), v=np.zeros(2), mu_product=0.5), "state.v",
+                     id="nadam-v"),
+        pytest.param(RAdam(), RAdamState(t=1, m=np.zeros((3, 1)), v=np.zeros(3)), "state.m", id="radam-m"),
+        pytest.param(Adamax(), AdamaxState(t=1, m=np.zeros(3), u=np.zeros(1)), "state.u", id="adamax-u"),
+        pytest.param(AdaBelief(amsgrad=True), AdaBeliefState(t=1, m=np.zeros(3), s=np.zeros(3), s_max=np.zeros(4)),
+                     "state.s_max", id="adabelief-s_max"),
+        pytest.param(Lion(), LionState(m=np.zeros(2)), "state.m", id="lion-m"),
+        pytest.param(Lookahead(Adam()), LookaheadState(t=0, slow=np.zeros(2), inner=Adam().init(np.zeros(3))),
+                     "state.slow", id="lookahead-slow"),
+        pytest.param(Lookahead(Adam()), LookaheadState(t=0, slow=np.zeros(3), inner=Adam().init(np.zeros(2))),
+                     "state.inner", id="lookahead-inner"),
     ],
 )
 def test_step_rejects_a_hand_made_state_with_a_wrong_shaped_array(rule, state, field):
@@ -313,6 +426,20 @@ def test_step_rejects_a_hand_made_state_with_a_wrong_shaped_array(rule, state, f
         pytest.param(RMSprop(), RMSpropState(square_avg=None), "state.square_avg", id="rmsprop-no-square_avg"),
         pytest.param(Adam(), AdamState(t=0, m=None, v=np.zeros(3)), "state.m", id="adam-no-m"),
         pytest.param(Adam(), AdamState(t=0, m=np.zeros(3), v=None), "state.v", id="adam-no-v"),
+        pytest.param(AdaBelief(amsgrad=True), AdaBelief().init(GOOD_THETA), "state.s_max",
+                     id="adabelief-amsgrad-no-s_max"),
+        pytest.param(NAdam(), NAdamState(t=0, m=None, v=np.zeros(3), mu_product=1.0), "state.m", id="nadam-no-m"),
+        pytest.param(RAdam(), RAdamState(t=0, m=np.zeros(3), v=None), "state.v", id="radam-no-v"),
+        pytest.param(Adamax(), AdamaxState(t=0, m=np.zeros(3), u=None), "state.u", id="adamax-no-u"),
+        pytest.param(Lion(), LionState(m=None), "state.m", id="lion-no-m"),
+        pytest.param(Lookahead(Adam()), LookaheadState(t=0, slow=None, inner=Adam().init(GOOD_THETA)),
+                     "state.slow", id="lookahead-no-slow"),
+        pytest.param(Lookahead(Adam()), LookaheadState(t=0, slow=np.zeros(3), inner=None), "state.inner",
+                     id="lookahead-no-inner"),
+        pytest.param(Lookahead(Adam()), Lookahead(SGD()).init(GOOD_THETA), "state.inner",
+                     id="lookahead-inner-of-another-rule"),
+        pytest.param(Lookahead(Adam(amsgrad=True)), Lookahead(Adam()).init(GOOD_THETA), "state.inner",
+                     id="lookahead-inner-missing-v_max"),
     ],
 )
 def test_step_rejects_a_state_missing_an_array_its_settings_need(rule, state, field):
@@ -327,6 +454,31 @@ def test_step_rejects_a_bad_step_count(cls, t):
     state = AdamState(t=t, m=np.zeros(3), v=np.zeros(3))
     with rejects("state.t"):
         cls().step(GOOD_THETA, GOOD_GRAD, state)
+
+
+STATES_WITH_A_STEP_COUNT = {
+    "nadam": (NAdam(), lambda t: NAdamState(t=t, m=np.zeros(3), v=np.zeros(3), mu_product=1.0)),
+    "radam": (RAdam(), lambda t: RAdamState(t=t, m=np.zeros(3), v=np.zeros(3))),
+    "adamax": (Adamax(), lambda t: AdamaxState(t=t, m=np.zeros(3), u=np.zeros(3))),
+    "adabelief": (AdaBelief(), lambda t: AdaBeliefState(t=t, m=np.zeros(3), s=np.zeros(3))),
+    "lookahead": (Lookahead(SGD()), lambda t: LookaheadState(t=t, slow=np.zeros(3), inner=SGDState())),
+}
+
+
+@pytest.mark.parametrize("t", [-1, 1.5, 2.0, True, None, "3", np.float64(1.0)], ids=repr)
+@pytest.mark.parametrize("name", list(STATES_WITH_A_STEP_COUNT))
+def test_variants_reject_a_bad_step_count(name, t):
+    rule, make_state = STATES_WITH_A_STEP_COUNT[name]
+    with rejects("state.t"):
+        rule.step(GOOD_THETA, GOOD_GRAD, make_state(t))
+
+
+@pytest.mark.parametrize("mu_product", [-0.1, 1.5, math.nan, math.inf, None, "1", True, np.zeros(3)], ids=repr)
+def test_nadam_rejects_a_bad_mu_product(mu_product):
+    """Π_t = μ₁ … μ_t is a number in [0, 1] (each μ < 1)."""
+    state = NAdamState(t=2, m=np.zeros(3), v=np.zeros(3), mu_product=mu_product)
+    with rejects("state.mu_product"):
+        NAdam().step(GOOD_THETA, GOOD_GRAD, state)
 
 
 def test_a_good_state_count_is_accepted():
@@ -383,6 +535,20 @@ def test_step_rejects_state_fields_that_are_not_arrays(rule, state, field):
                      id="adam-nan-m"),
         pytest.param(SGD(momentum=0.9), SGDState(momentum_buffer=np.array([math.inf, 0.0, 0.0])),
                      "state.momentum_buffer", id="sgd-inf-buffer"),
+        pytest.param(NAdam(), NAdamState(t=1, m=np.zeros(3), v=-np.ones(3), mu_product=0.5), "state.v",
+                     id="nadam-negative-v"),
+        pytest.param(RAdam(), RAdamState(t=1, m=np.zeros(3), v=np.array([0.0, -1.0, 0.0])), "state.v",
+                     id="radam-negative-v"),
+        pytest.param(Adamax(), AdamaxState(t=1, m=np.zeros(3), u=np.array([0.0, 0.0, -1e-12])), "state.u",
+                     id="adamax-negative-u"),
+        pytest.param(AdaBelief(), AdaBeliefState(t=1, m=np.zeros(3), s=np.array([-1.0, 0.0, 0.0])), "state.s",
+                     id="adabelief-negative-s"),
+        pytest.param(Lion(), LionState(m=np.array([math.nan, 0.0, 0.0])), "state.m", id="lion-nan-m"),
+        pytest.param(Lookahead(Adam()),
+                     LookaheadState(t=1, slow=np.array([math.inf, 0, 0]), inner=Adam().init(GOOD_THETA)),
+                     "state.slow", id="lookahead-inf-slow"),
+        pytest.param(Lookahead(Adam()), LookaheadState(t=1, slow=[0.0, 0.0, 0.0], inner=Adam().init(GOOD_THETA)),
+                     "state.slow", id="lookahead-slow-list"),
     ],
 )
 def test_step_rejects_state_arrays_with_impossible_values(rule, state, field):
@@ -390,7 +556,7 @@ def test_step_rejects_state_arrays_with_impossible_values(rule, state, field):
         rule.step(GOOD_THETA, np.zeros(3), state)
 
 
-@pytest.mark.parametrize("cls", [AdaGrad, RMSprop, Adam, AdamW])
+@pytest.mark.parametrize("cls", [AdaGrad, RMSprop, Adam, AdamW, NAdam, RAdam, Adamax, AdaBelief])
 def test_eps_zero_is_rejected_or_safe(cls):
     """Either the constructor rejects eps = 0 (ValueError naming eps, no warning), or a zero gradient
     with eps = 0 leaves θ finite and emits no RuntimeWarning."""
@@ -405,3 +571,41 @@ def test_eps_zero_is_rejected_or_safe(cls):
             theta, _ = rule.step(GOOD_THETA, np.zeros(3), rule.init(GOOD_THETA))
             assert np.all(np.isfinite(theta))
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+# ---------------------------------------------------------------------------
+# The memory helpers
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", [state_arrays, state_bytes])
+@pytest.mark.parametrize("bad", list(BAD_ARRAYS))
+def test_memory_helpers_reject_bad_theta(function, bad):
+    with rejects("theta"):
+        function(Adam(), BAD_ARRAYS[bad])
+
+
+@pytest.mark.parametrize("function", [state_arrays, state_bytes])
+@pytest.mark.parametrize("rule", [None, Adam, "Adam", 0.1, np.zeros(3)], ids=repr)
+def test_memory_helpers_reject_what_is_no_rule(function, rule):
+    with rejects("rule"):
+        function(rule, GOOD_THETA)
+
+
+# ---------------------------------------------------------------------------
+# The variants' schedule helpers (used by lesson 09's plots)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("t", [-1, 1.0, 2.5, True, None, "3", np.float64(2.0)], ids=repr)
+def test_nadam_momentum_at_rejects_a_bad_step(t):
+    with rejects("t"):
+        NAdam().momentum_at(t)
+
+
+@pytest.mark.parametrize("method", ["rho", "rectification"])
+@pytest.mark.parametrize("t", [0, -1, 1.0, 2.5, True, None, "3", np.float64(2.0)], ids=repr)
+def test_radam_schedule_helpers_reject_a_bad_step(method, t):
+    """ρ_t and r_t exist from the first step on (ρ₀ would divide by 1 − β₂⁰ = 0)."""
+    with rejects("t"):
+        getattr(RAdam(), method)(t)

@@ -9,10 +9,22 @@ made) with two methods:
 
 ``step`` checks its arguments and then calls ``update``, which is the rule
 itself, line for line like the equations in the docstring: read that one.
+
+Adam's variants (NAdam, RAdam, Adamax, AdaBelief, Lion) each say in their
+docstring which line differs from Adam; ``Lookahead`` wraps any rule.
+``state_bytes(rule, theta)`` (module ``memory``) tells what a rule keeps per
+parameter.
 """
 
+from lessons_lib.optim.adabelief import AdaBelief, AdaBeliefState
 from lessons_lib.optim.adagrad import AdaGrad, AdaGradState
 from lessons_lib.optim.adam import Adam, AdamState, AdamW
+from lessons_lib.optim.adamax import Adamax, AdamaxState
+from lessons_lib.optim.lion import Lion, LionState
+from lessons_lib.optim.lookahead import Lookahead, LookaheadState
+from lessons_lib.optim.memory import state_arrays, state_bytes
+from lessons_lib.optim.nadam import NAdam, NAdamState
+from lessons_lib.optim.radam import RAdam, RAdamState
 from lessons_lib.optim.rmsprop import RMSprop, RMSpropState
 from lessons_lib.optim.sgd import SGD, EMAMomentum, EMAMomentumState, SGDState
 
@@ -28,4 +40,18 @@ __all__ = [
     "Adam",
     "AdamState",
     "AdamW",
+    "NAdam",
+    "NAdamState",
+    "RAdam",
+    "RAdamState",
+    "Adamax",
+    "AdamaxState",
+    "AdaBelief",
+    "AdaBeliefState",
+    "Lion",
+    "LionState",
+    "Lookahead",
+    "LookaheadState",
+    "state_arrays",
+    "state_bytes",
 ]
