@@ -1,0 +1,378 @@
+"""Figures and widgets of lesson 05, Adam.
+
+The lesson writes Adam itself; this module keeps the plumbing:
+
+* ``replay``: feed a scripted sequence of gradients to a rule (a ``lessons_lib.optim``
+  rule, or a step function written in the notebook) and keep the step it takes each time;
+* ``step_length_figure``: step lengths in units of η against the step number t;
+* ``step_bound_figure``: the size of the gradient and the size of Adam's step, per
+  coordinate, along a run on a surface;
+* ``noisy_and_steady_gradients`` and ``mean_over_rms``: two parameters, one with large
+  noisy gradients and one with a small steady gradient, and the number that predicts
+  Adam's drift in each;
+* ``SignalToNoise``: those two parameters moving side by side under SGD and Adam, with
+  the noise and the steady gradient on sliders;
+* ``AdamRace``: SGD, Momentum, RMSprop and Adam on a chosen surface, with every
+  hyperparameter on a control.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Image as StaticImage
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+from lessons_lib.checks import (
+    as_float_array,
+    check_beta,
+    check_learning_rate,
+    check_non_negative,
+    check_number,
+    check_positive,
+    check_positive_int,
+)
+from lessons_lib.optim import SGD, Adam, RMSprop
+from lessons_lib.race import COLORS, LiveRace
+from lessons_lib.runner import Trajectory, run
+from lessons_lib.surfaces import SURFACES, get_surface
+from lessons_lib.widgets import LiveFigure, guarded, log_slider
+
+# --- replaying a gradient sequence ---------------------------------------------------------------
+
+
+def _gradient_sequence(grads: object) -> np.ndarray:
+    """``grads`` as a finite float array of shape (T, n), T >= 1 (a 1-D sequence is one parameter)."""
+    grads = as_float_array(grads, "grads")
+    if grads.ndim == 1:
+        grads = grads[:, None]
+    if grads.ndim != 2 or len(grads) == 0 or grads.shape[1] == 0:
+        raise ValueError(f"grads must have shape (T,) or (T, n) with T >= 1 and n >= 1, got {grads.shape}")
+    return grads
+
+
+def replay(step: object, grads: object, state: object = None, **hyper: float) -> np.ndarray:
+    """The steps Δθ_t = θ_t − θ_{t−1} that ``step`` takes on the gradients ``grads``, one per step, from θ = 0.
+
+    ``step`` is either a rule of ``lessons_lib.optim`` (its ``init`` makes the
+    state; no ``state`` or ``hyper`` then), or a step function written in a
+    notebook, ``step(theta, g, state, **hyper) -> (theta, state)``, with its
+    starting ``state``. ``grads`` has shape (T,) for one parameter or (T, n);
+    the result has shape (T, n). The gradients are given, not computed: this
+    isolates what the rule does with them.
+    """
+    grads = _gradient_sequence(grads)
+    theta = np.zeros(grads.shape[1])
+    if isinstance(step, type):
+        raise ValueError(f"step must be a rule object such as {step.__name__}(), not the class {step.__name__}")
+    if callable(getattr(step, "init", None)) and callable(getattr(step, "update", None)):
+        if state is not None or hyper:
+            raise ValueError("a lessons_lib rule makes its own state and keeps its own hyperparameters: "
+                             "pass neither state nor keyword arguments")
+        state = step.init(theta)
+        advance = step.update  # the gradients are checked above; update() is the rule without its checks
+    elif callable(step):
+        if state is None:
+            raise ValueError("state must be given for a step function: the state before the first step, "
+                             "e.g. (0, np.zeros(n), np.zeros(n))")
+
+        def advance(theta: np.ndarray, g: np.ndarray, state: object) -> tuple[np.ndarray, object]:
+            return step(theta, g, state, **hyper)
+
+    else:
+        raise ValueError(f"step must be a lessons_lib rule or a step function, got {step!r}")
+
+    steps = np.empty_like(grads)
+    for t, g in enumerate(grads):
+        new_theta, state = advance(theta, g, state)
+        steps[t] = new_theta - theta
+        theta = new_theta
+    return steps
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def _major_ticks_only(ax) -> None:
+    """No minor ticks on log axes: they add nothing at a glance and take time to draw."""
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def step_length_figure(curves: Mapping[str, object], title: str = "", ylabel: str = "|Δθ| / η",
+                       logy: bool = False, reference: float | None = 1.0, legend_loc: str = "upper right") -> Figure:
+    """Step lengths against the step number t (log axis), one curve per ``label: values``.
+
+    ``values`` are the lengths of steps 1, 2, … in units of η. Up to four curves
+    get solid lines, further ones dashed. ``reference`` draws a thin grey line at
+    that height (1: a step of exactly η); None draws none. ``legend_loc`` is a
+    matplotlib legend location (a fixed one: "best" would scan every point, slowly).
+    """
+    curves = dict(curves)
+    if not curves:
+        raise ValueError("curves must name at least one curve: {label: step lengths}")
+    fig, ax = plt.subplots(figsize=(8.0, 3.4), layout="constrained")
+    for index, (label, values) in enumerate(curves.items()):
+        values = as_float_array(values, f"curves[{label!r}]").reshape(-1)
+        style = "-" if index < 4 else "--"
+        ax.plot(np.arange(1, len(values) + 1), values, color=COLORS[index % len(COLORS)], linestyle=style,
+                linewidth=1.8, label=label)
+    if reference is not None:
+        ax.axhline(check_number("reference", reference), color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("step t")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=9, loc=legend_loc)
+    _major_ticks_only(ax)
+    ax.grid(True, which="major", alpha=0.3)
+    return fig
+
+
+def step_bound_figure(trajectory: Trajectory, lr: float) -> Figure:
+    """Left: |g| per coordinate along a run, log scale. Right: the step per coordinate in units of η.
+
+    ``trajectory`` is a run of one 2-D point (``runner.run`` on a surface) and
+    ``lr`` the η it was run with.
+    """
+    if not isinstance(trajectory, Trajectory) or trajectory.positions.shape[1:] != (2,):
+        raise ValueError("trajectory must be a run of one 2-D point, as returned by runner.run on a surface")
+    lr = check_positive(lr, "lr")
+    if trajectory.steps_run == 0:
+        raise ValueError("trajectory has no steps to draw")
+    t = np.arange(1, trajectory.steps_run + 1)
+    steps = np.abs(np.diff(trajectory.positions, axis=0)) / lr
+    grads = np.maximum(np.abs(trajectory.grads), 1e-300)  # log axis: an exact 0 cannot be drawn
+
+    fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(11.0, 3.4), layout="constrained")
+    for k, (name, color) in enumerate((("x", "tab:blue"), ("y", "tab:orange"))):
+        ax_g.semilogy(t, grads[:, k], color=color, linewidth=1.2, label=f"|g_{name}|")
+        ax_s.plot(t, steps[:, k], color=color, linewidth=1.2, label=f"|Δ{name}| / η")
+    ax_s.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
+    ax_g.set_title("the gradient, per coordinate", fontsize=10)
+    ax_s.set_title("Adam's step, per coordinate, in units of η", fontsize=10)
+    for ax in (ax_g, ax_s):
+        ax.set_xlabel("step t")
+        ax.legend(fontsize=9, loc="upper right")
+        ax.grid(True, which="major", alpha=0.3)
+    _major_ticks_only(ax_g)
+    ax_s.set_ylim(0, max(1.25, 1.05 * steps.max()))
+    return fig
+
+
+# --- cautious and bold: signal to noise -----------------------------------------------------------
+
+
+def _check_seed(seed: object) -> int:
+    """A seed for ``np.random.default_rng``: a whole number >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    return int(seed)
+
+
+def noisy_and_steady_gradients(steps: int, noise: float, steady: float, mean: float = 1.0,
+                               seed: int = 0) -> np.ndarray:
+    """Gradients for two parameters, shape (steps, 2).
+
+    Column 0, parameter a: ``mean + noise · ξ_t`` with ξ_t standard normal from
+    ``np.random.default_rng(seed)`` (the same ξ for every ``noise``, so changing
+    the noise rescales one sequence). Column 1, parameter b: ``steady`` at every step.
+    """
+    steps = check_positive_int(steps, "steps")
+    noise = check_non_negative(noise, "noise")
+    steady = check_number("steady", steady)
+    mean = check_number("mean", mean)
+    xi = np.random.default_rng(_check_seed(seed)).standard_normal(steps)
+    return np.column_stack([mean + noise * xi, np.full(steps, steady)])
+
+
+def mean_over_rms(grads: object) -> np.ndarray:
+    """mean(g) / √mean(g²) per column: Adam's predicted drift per step, in units of η.
+
+    Between −1 and 1: ±1 for a steady gradient, near 0 when the noise swamps the mean.
+    """
+    grads = _gradient_sequence(grads)
+    rms = np.sqrt(np.mean(grads**2, axis=0))
+    if (rms == 0).any():
+        raise ValueError("grads has a column that is zero at every step; its mean over rms is undefined")
+    return grads.mean(axis=0) / rms
+
+
+class SignalToNoise:
+    """Two parameters side by side, under SGD (left) and Adam (right), as a live figure.
+
+    Parameter a gets large, noisy gradients, mean 1 plus noise of standard
+    deviation σ (slider); parameter b gets a small steady gradient (log slider).
+    Both panels show the distance each parameter moved, in units of the rule's η,
+    and dashed, the distance its predicted drift gives: SGD moves by η·mean(g) per
+    step, Adam by η·mean(g)/√mean(g²).
+    """
+
+    NOISE_MAX = 10.0
+    STEADY_RANGE = (1e-4, 1.0)
+
+    def __init__(self, noise: float = 5.0, steady: float = 0.01, steps: int = 500, seed: int = 0) -> None:
+        noise = check_non_negative(noise, "noise")
+        if noise > self.NOISE_MAX:
+            raise ValueError(f"noise must be at most {self.NOISE_MAX:g} (the slider's range), got {noise}")
+        steady = check_number("steady", steady)
+        low, high = self.STEADY_RANGE
+        if not low <= steady <= high:
+            raise ValueError(f"steady must be between {low:g} and {high:g} (the slider's range), got {steady}")
+        self.steps = check_positive_int(steps, "steps")
+        self.seed = _check_seed(seed)
+        self.noise_slider = widgets.FloatSlider(value=noise, min=0.0, max=self.NOISE_MAX, step=0.1,
+                                                description="noise σ of a", readout_format=".1f",
+                                                style={"description_width": "initial"})
+        self.steady_slider = log_slider("steady gradient of b", steady, low, high)
+
+        figure = Figure(figsize=(11.0, 3.8), dpi=72, layout="constrained")
+        self.ax_sgd, self.ax_adam = figure.subplots(1, 2)
+        self.live = LiveFigure(figure)
+        t = np.arange(self.steps + 1)
+        self.lines = {}
+        for ax in (self.ax_sgd, self.ax_adam):
+            for key, label, color in (("a", "a: large, noisy gradients", "tab:red"),
+                                      ("b", "b: small, steady gradient", "tab:blue")):
+                (path,) = ax.plot(t, np.zeros_like(t, dtype=float), color=color, linewidth=1.4, label=label)
+                (drift,) = ax.plot(t, np.zeros_like(t, dtype=float), color=color, linewidth=1, linestyle="--")
+                self.lines[ax, key] = (path, drift)
+                self.live.animate(path, drift)
+            ax.set_xlim(0, self.steps)
+            ax.set_xlabel("step t")
+            ax.grid(True, alpha=0.3)
+        self.ax_sgd.set_ylim(-0.6 * self.steps, 1.6 * self.steps)
+        self.ax_adam.set_ylim(-0.3 * self.steps, 1.15 * self.steps)
+        self.ax_sgd.set_ylabel("distance moved / η")
+        self.ax_sgd.legend(fontsize=9, loc="upper left")
+        # the titles say how far each parameter drifts per step; two lines are reserved now,
+        # because the layout is computed once, at the first draw
+        self.titles = {self.ax_sgd: self.ax_sgd.title, self.ax_adam: self.ax_adam.title}
+        for ax, name in ((self.ax_sgd, "SGD"), (self.ax_adam, "Adam")):
+            ax.set_title(f"{name}\n(filled in by update)", fontsize=10)
+            self.live.animate(ax.title)
+        self.status = widgets.HTML()
+        self.panel = self.live.panel([self.noise_slider, self.steady_slider], self.update, self.status)
+
+    def gradients(self) -> np.ndarray:
+        """The gradients of a and b at the sliders' values, shape (steps, 2)."""
+        return noisy_and_steady_gradients(self.steps, self.noise_slider.value, self.steady_slider.value,
+                                          seed=self.seed)
+
+    def update(self) -> None:
+        """Replay both rules on the gradients and redraw the paths, the drift lines and the titles."""
+        grads = self.gradients()
+        t = np.arange(self.steps + 1)
+        drifts = {"SGD": grads.mean(axis=0), "Adam": mean_over_rms(grads)}
+        for ax, name, rule in ((self.ax_sgd, "SGD", SGD(lr=1.0)), (self.ax_adam, "Adam", Adam(lr=1.0))):
+            moved = np.vstack([np.zeros(2), np.cumsum(-replay(rule, grads), axis=0)])  # η = 1: distance / η
+            for k, key in enumerate("ab"):
+                path, drift = self.lines[ax, key]
+                path.set_ydata(moved[:, k])
+                drift.set_ydata(drifts[name][k] * t)
+            a, b = moved[-1] / self.steps
+            ax.title.set_text(f"{name}: drift per step, a {a:.3g} η, b {b:.3g} η")
+
+    def snapshot(self) -> StaticImage:
+        """The figure as it is now, as a static picture to ``display``."""
+        return self.live.snapshot()
+
+
+# --- the race --------------------------------------------------------------------------------------
+
+#: The four runners of ``AdamRace``, in the order of the lessons.
+RACE_LABELS = ("SGD", "Momentum", "RMSprop", "Adam")
+
+
+class AdamRace:
+    """SGD, Momentum (PyTorch's heavy ball), RMSprop and Adam on a chosen surface.
+
+    Controls: the surface; a learning rate per optimizer (log sliders); momentum's β,
+    RMSprop's β, and Adam's β₁ and β₂. The title of the loss panel gives, for each
+    runner, its largest step in any one coordinate in units of its own η (a
+    diverged run says so instead).
+    """
+
+    LR_RANGE = (1e-4, 1.0)
+
+    def __init__(self, surface: str = "rosenbrock", lrs: Mapping[str, float] | None = None, momentum: float = 0.9,
+                 rmsprop_beta: float = 0.99, beta1: float = 0.9, beta2: float = 0.999, steps: int = 300) -> None:
+        first = get_surface(surface)
+        lrs = {"SGD": 1e-3, "Momentum": 1e-3, "RMSprop": 0.01, "Adam": 0.05, **dict(lrs or {})}
+        unknown = sorted(set(lrs) - set(RACE_LABELS))
+        if unknown:
+            raise ValueError(f"lrs has unknown runners {', '.join(unknown)}; the runners are {', '.join(RACE_LABELS)}")
+        low, high = self.LR_RANGE
+        for label, lr in lrs.items():
+            lr = check_learning_rate(lr, f"lrs[{label!r}]")
+            if not low <= lr <= high:
+                raise ValueError(f"lrs[{label!r}] must be between {low:g} and {high:g} (the slider's range), got {lr}")
+        betas = {"momentum": momentum, "rmsprop_beta": rmsprop_beta, "beta1": beta1, "beta2": beta2}
+        for name, value in betas.items():
+            if check_beta(value, name) > 0.9999:
+                raise ValueError(f"{name} must be at most 0.9999 (the slider's range), got {value}")
+        self.steps = check_positive_int(steps, "steps")
+
+        self.surface_menu = widgets.Dropdown(options=list(SURFACES), value=first.name, description="surface")
+        self.lr_sliders = {label: log_slider(f"η {label}", lrs[label], low, high) for label in RACE_LABELS}
+        self.beta_sliders = {
+            name: widgets.FloatSlider(value=value, min=0.0, max=0.9999, step=0.0001, description=description,
+                                      readout_format=".4g", style={"description_width": "initial"})
+            for (name, value), description in zip(betas.items(), ("β Momentum", "β RMSprop", "β₁ Adam", "β₂ Adam"))
+        }
+        self.race = LiveRace(first, list(RACE_LABELS), self.steps)
+        self.readout = self.race.ax_loss.title  # a title never hides a curve
+        self.readout.set_text("largest step in one coordinate, in units of η:\n(filled in by update)")
+        self.race.live.animate(self.readout)
+        self.status = widgets.HTML()
+
+        controls = [self.surface_menu, *self.lr_sliders.values(), *self.beta_sliders.values()]
+        redraw = guarded(self.update, self.race.live.refresh, self.status)
+        for control in controls:
+            control.observe(redraw, names="value")
+        redraw()
+        columns = widgets.HBox([widgets.VBox([self.surface_menu, *self.lr_sliders.values()]),
+                                widgets.VBox(list(self.beta_sliders.values()))])
+        self.panel = widgets.VBox([columns, self.status, self.race.live.image])
+
+    def rules(self) -> list[SGD | RMSprop | Adam]:
+        """The four rules at the controls' values."""
+        lr = {label: slider.value for label, slider in self.lr_sliders.items()}
+        beta = {name: slider.value for name, slider in self.beta_sliders.items()}
+        return [SGD(lr=lr["SGD"], name="SGD"),
+                SGD(lr=lr["Momentum"], momentum=beta["momentum"], name="Momentum"),
+                RMSprop(lr=lr["RMSprop"], beta=beta["rmsprop_beta"]),
+                Adam(lr=lr["Adam"], beta1=beta["beta1"], beta2=beta["beta2"])]
+
+    def trajectories(self, rules: list[SGD | RMSprop | Adam] | None = None) -> list[Trajectory]:
+        """Run the four rules (default: at the controls' values) from the surface's start."""
+        surface = get_surface(self.surface_menu.value)
+        return [run(rule, surface, surface.start, self.steps) for rule in (rules or self.rules())]
+
+    def update(self) -> None:
+        """Re-run, redraw (a new contour map only when the surface changed), and fill in the readout."""
+        surface = get_surface(self.surface_menu.value)
+        if surface is not self.race.surface:
+            self.race.set_surface(surface, self.steps)
+        rules = self.rules()
+        trajectories = self.trajectories(rules)
+        self.race.show(trajectories)
+        parts = []
+        for rule, trajectory in zip(rules, trajectories):
+            if trajectory.diverged:
+                parts.append(f"{rule.name} diverges")
+            else:
+                largest = np.abs(np.diff(trajectory.positions, axis=0)).max() / rule.lr
+                parts.append(f"{rule.name} {largest:.2f}" if largest < 10 else f"{rule.name} {largest:.3g}")
+        self.readout.set_text("largest step in one coordinate, in units of η:\n" + " · ".join(parts))
+
+    def snapshot(self) -> StaticImage:
+        """The figure as it is now, as a static picture to ``display``."""
+        return self.race.live.snapshot()
