@@ -110,3 +110,18 @@ def test_a_dataset_without_validation_part_gives_nan_validation_columns(model):
     no_val = dataclasses.replace(digits, X_val=None, y_val=None)
     record = train(SGD(lr=0.1), model, no_val, epochs=1)
     assert np.isnan(record.val_loss).all() and np.isnan(record.val_accuracy).all()
+
+
+def test_training_runs_blas_on_one_thread_and_gives_the_threads_back(digits, model):
+    from threadpoolctl import threadpool_info
+
+    seen = []
+
+    def schedule(step):
+        seen.append({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+        return 0.1
+
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    train(SGD(lr=0.1), model, digits, epochs=1, batch_size=500, schedule=schedule)
+    assert seen and all(threads == {1} for threads in seen)
+    assert [pool["num_threads"] for pool in threadpool_info()] == before

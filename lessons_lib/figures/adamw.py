@@ -1,0 +1,375 @@
+"""Figures and widgets of lesson 07, AdamW: L2 regularisation vs decoupled weight decay.
+
+The lesson writes the update rules itself; this module keeps the plumbing:
+
+* ``SHIFTED_VALLEY``: the valley of lessons 01-04, moved so that its minimum is
+  at (4, 2) and not at 0 (weight decay pulls towards 0, so the minimum must be
+  elsewhere to see the pull); ``l2_optimum(lam)`` is the minimum of
+  L + (λ/2)‖θ‖² on it; ``plot_paths`` draws runs on it with marked points, and
+  ``as_trajectory`` turns a path computed by hand into a run it can draw;
+* ``noise_replay`` and ``shrink_figure``: groups of weights whose gradients are
+  pure noise of different sizes, and how fast each group shrinks;
+* ``rank_bins``, ``rms_by_bin`` and ``shrink_by_bin_figure``: weights sorted into
+  bins of equal size by their gradient history, and how much each bin shrank;
+* ``match_norm``: find the λ that gives a run a chosen weight norm (a secant search);
+* ``DecayRace``: Adam without decay, Adam + L2 and AdamW on the shifted valley,
+  with λ and η on sliders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import Image as StaticImage
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from lessons_lib.checks import (
+    as_float_array,
+    check_learning_rate,
+    check_non_negative,
+    check_number,
+    check_positive,
+    check_positive_int,
+)
+from lessons_lib.optim import Adam, AdamW
+from lessons_lib.plotting import plot_race
+from lessons_lib.race import COLORS, LiveRace
+from lessons_lib.runner import Trajectory, run
+from lessons_lib.surfaces import Surface, check_points
+from lessons_lib.widgets import log_slider
+
+# --- the shifted valley --------------------------------------------------------------------------
+
+#: Curvatures h (along x, along y) and the minimum c of the shifted valley L = ½ Σ h_i (θ_i − c_i)².
+CURVATURES = (0.2, 4.0)
+CENTER = (4.0, 2.0)
+
+
+def _shifted_valley(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return 0.1 * (x - 4.0) ** 2 + 2.0 * (y - 2.0) ** 2
+
+
+def _shifted_valley_grad(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return 0.2 * (x - 4.0), 4.0 * (y - 2.0)
+
+
+SHIFTED_VALLEY = Surface(
+    name="shifted_valley",
+    title="Shifted valley",
+    formula="0.1 (x − 4)² + 2 (y − 2)²",
+    loss_xy=_shifted_valley,
+    grad_xy=_shifted_valley_grad,
+    minima=(CENTER,),
+    saddles=(),
+    min_loss=0.0,
+    xlim=(-4.0, 5.5),
+    ylim=(-3.0, 3.5),
+    start=(-3.0, -2.0),
+)
+
+
+def l2_optimum(lam: float) -> np.ndarray:
+    """The minimum of L(θ) + (λ/2)‖θ‖² on the shifted valley: θ_i = h_i c_i / (h_i + λ).
+
+    Setting the gradient h_i (θ_i − c_i) + λ θ_i to zero gives it. The flat
+    direction (small h) is pulled towards 0 the most.
+    """
+    lam = check_non_negative(lam, "lam")
+    h, c = np.array(CURVATURES), np.array(CENTER)
+    return h * c / (h + lam)
+
+
+def as_trajectory(positions: object, name: str) -> Trajectory:
+    """A path θ_0 … θ_n on the shifted valley, computed by hand, as a ``Trajectory``.
+
+    Its losses and gradients are filled in. For rules that ``lessons_lib.optim``
+    does not have, so that they can be drawn like any run.
+    """
+    positions = check_points(positions, "positions")
+    if positions.ndim != 2 or len(positions) < 2:
+        raise ValueError(f"positions must have shape (n + 1, 2) with n >= 1 steps, got {positions.shape}")
+    return Trajectory(rule_name=str(name), positions=positions, losses=SHIFTED_VALLEY.loss(positions),
+                      grads=SHIFTED_VALLEY.grad(positions[:-1]), states=None, diverged_at=None,
+                      steps_run=len(positions) - 1)
+
+
+def plot_paths(trajectories: Sequence[Trajectory], marks: Mapping[str, object] | None = None) -> Figure:
+    """``plot_race`` on the shifted valley, with θ = 0 marked (+) and ``marks`` (label → point) as ◆.
+
+    Mark k gets the colour of trajectory k + 1 (the first trajectory is the run without decay).
+    """
+    fig = plot_race(SHIFTED_VALLEY, trajectories)
+    ax = fig.axes[0]
+    ax.plot([0], [0], marker="+", color="black", markersize=12, markeredgewidth=1.5, linestyle="none")
+    for (label, point), color in zip((marks or {}).items(), COLORS[1:]):
+        point = as_float_array(point, f"marks[{label!r}]")
+        if point.shape != (2,):
+            raise ValueError(f"marks[{label!r}] must be one point (x, y), got shape {point.shape}")
+        ax.plot(*point, marker="D", markersize=8, markerfacecolor="none", markeredgewidth=2, color=color,
+                linestyle="none", label=label)
+    ax.legend(loc="lower right", fontsize=8.5)
+    return fig
+
+
+# --- weights whose gradient is pure noise --------------------------------------------------------
+
+
+def noise_replay(rule: Adam, scales: object, steps: int, per_group: int = 500, seed: int = 0) -> np.ndarray:
+    """Run ``rule`` on groups of weights that all start at θ = 1 and whose loss gradient is pure noise.
+
+    Group k has ``per_group`` weights; at every step each of them gets a fresh
+    gradient drawn from N(0, scales[k]²), the same draws for any rule (seeded).
+    The loss does not pull them anywhere on average: only the decay does.
+    Returns the mean θ of each group after every step, shape (steps + 1, groups),
+    row 0 being the start.
+    """
+    if not isinstance(rule, Adam):
+        raise ValueError(f"rule must be Adam(...) or AdamW(...) from lessons_lib.optim, got {rule!r}")
+    scales = as_float_array(scales, "scales")
+    if scales.ndim != 1 or scales.size == 0 or (scales <= 0).any():
+        raise ValueError(f"scales must be a non-empty list of gradient sizes > 0, got {scales}")
+    steps = check_positive_int(steps, "steps")
+    per_group = check_positive_int(per_group, "per_group")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    rng = np.random.default_rng(int(seed))
+    size = np.repeat(scales, per_group)
+    theta = np.ones(size.size)
+    state = rule.init(theta)
+    means = [theta.reshape(len(scales), per_group).mean(axis=1)]
+    for _ in range(steps):  # the noise is finite and theta stays finite: update() skips step()'s checks
+        theta, state = rule.update(theta, size * rng.standard_normal(size.size), state)
+        means.append(theta.reshape(len(scales), per_group).mean(axis=1))
+    return np.array(means)
+
+
+def shrink_figure(replays: Mapping[str, np.ndarray], scales: Sequence[float], lr: float, lam: float) -> Figure:
+    """One panel per replay (label → ``noise_replay`` output): the mean θ of each group per step.
+
+    The dashed line is (1 − ηλ)^t, what decoupled decay alone does to a weight.
+    """
+    if not replays:
+        raise ValueError("replays must map at least one label to the output of noise_replay")
+    scales = list(scales)
+    lr = check_learning_rate(lr)
+    lam = check_non_negative(lam, "lam")
+    fig, axes = plt.subplots(1, len(replays), figsize=(5.5 * len(replays), 3.6), layout="constrained", sharey=True)
+    axes = np.atleast_1d(axes)
+    for ax, (label, means) in zip(axes, replays.items()):
+        means = as_float_array(means, f"replays[{label!r}]")
+        if means.ndim != 2 or means.shape[1] != len(scales):
+            raise ValueError(f"replays[{label!r}] must have one column per scale ({len(scales)}), got {means.shape}")
+        t = np.arange(len(means))
+        for k, (scale, color) in enumerate(zip(scales, COLORS)):
+            ax.plot(t, means[:, k], color=color, label=f"gradient noise of size {scale:g}")
+        ax.plot(t, (1 - lr * lam) ** t, color="black", linestyle="--", linewidth=1, label="(1 − ηλ)ᵗ")
+        ax.axhline(0, color="grey", linewidth=0.6)
+        ax.set_xlabel("step t")
+        ax.set_title(label, fontsize=10)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("mean θ of the group (all start at 1)")
+    axes[0].legend(fontsize=9, loc="center right")
+    return fig
+
+
+# --- weights binned by their gradient history ----------------------------------------------------
+
+
+def rank_bins(values: object, n_bins: int) -> np.ndarray:
+    """The bin 0 … n_bins − 1 of each value, by rank: bin 0 holds the smallest values.
+
+    Bins have equal sizes (to within one), also when many values are tied
+    (ties are split in their order of appearance).
+    """
+    values = as_float_array(values, "values")
+    n_bins = check_positive_int(n_bins, "n_bins")
+    if values.ndim != 1 or not 1 <= n_bins <= values.size:
+        raise ValueError(f"values must be a 1-D array with at least n_bins = {n_bins} entries, "
+                         f"got shape {values.shape}")
+    bins = np.empty(values.size, dtype=int)
+    bins[np.argsort(values, kind="stable")] = np.arange(values.size) * n_bins // values.size
+    return bins
+
+
+def rms_by_bin(values: object, bins: object) -> np.ndarray:
+    """The root-mean-square of ``values`` in each bin: √mean(values²) over the entries with bins == k."""
+    values = as_float_array(values, "values")
+    bins = np.asarray(bins)
+    if bins.shape != values.shape or not np.issubdtype(bins.dtype, np.integer) or bins.min() < 0:
+        raise ValueError(f"bins must hold one bin number >= 0 per value (shape {values.shape}), as rank_bins gives")
+    counts = np.bincount(bins)
+    if (counts == 0).any():
+        raise ValueError("every bin 0 … max(bins) must hold at least one value")
+    return np.sqrt(np.bincount(bins, weights=values**2) / counts)
+
+
+def shrink_by_bin_figure(history: object, ratios: Mapping[str, object], history_label: str) -> Figure:
+    """Bars: for each bin (labelled by the median gradient history of its weights), decayed / undecayed RMS weight.
+
+    ``history`` gives one number per bin for the x labels; ``ratios`` maps a
+    label to one ratio per bin. A ratio of 0.5 means the bin's weights ended
+    half as large as without any decay.
+    """
+    history = as_float_array(history, "history")
+    if history.ndim != 1 or not ratios:
+        raise ValueError("history must be 1-D (one value per bin) and ratios must name at least one run")
+    fig, ax = plt.subplots(figsize=(9.0, 3.8), layout="constrained")
+    width = 0.8 / len(ratios)
+    x = np.arange(history.size)
+    for k, ((label, values), color) in enumerate(zip(ratios.items(), COLORS[1:])):
+        values = as_float_array(values, f"ratios[{label!r}]")
+        if values.shape != history.shape:
+            raise ValueError(f"ratios[{label!r}] must have one value per bin ({history.size}), "
+                             f"got shape {values.shape}")
+        ax.bar(x + (k - (len(ratios) - 1) / 2) * width, values, width=width, color=color, label=label)
+    ax.axhline(1, color="grey", linewidth=0.8)
+    ax.set_xticks(x, [f"{k + 1}\n{h:.2g}" for k, h in enumerate(history)])
+    ax.set_xlabel(f"bin (1 = smallest gradient history) and its median {history_label}")
+    ax.set_ylabel("RMS weight: decayed / no decay")
+    ax.set_ylim(0, 1.1)
+    ax.set_title("how much each bin of first-layer weights shrank, at matched total norm", fontsize=10)
+    ax.legend(fontsize=9, loc="upper left")
+    ax.grid(True, axis="y", alpha=0.3)
+    return fig
+
+
+# --- matching a weight norm ----------------------------------------------------------------------
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, eq=False)
+class NormMatch(Generic[R]):
+    """The λ found by ``match_norm``, the result of the run with it, and every (λ, norm) tried, in order."""
+
+    lam: float
+    result: R
+    trials: list[tuple[float, float]]
+
+
+def match_norm(
+    train_with: Callable[[float], R],
+    norm_of: Callable[[R], float],
+    target: float,
+    lam_low: float,
+    lam_high: float,
+    rtol: float = 1e-3,
+    max_runs: int = 8,
+) -> NormMatch[R]:
+    """The λ for which ``norm_of(train_with(λ))`` equals ``target`` to a relative ``rtol``.
+
+    A secant search on log λ against log norm, starting from ``lam_low`` and
+    ``lam_high``: each trial is one full run of ``train_with``. The norm
+    should fall as λ grows. Raises RuntimeError if ``max_runs`` runs do not get there.
+    """
+    if not callable(train_with) or not callable(norm_of):
+        raise ValueError("train_with and norm_of must be functions: "
+                         "train_with(lam) -> result, norm_of(result) -> float")
+    target = check_number("target", target)
+    lam_low, lam_high = check_number("lam_low", lam_low), check_number("lam_high", lam_high)
+    if target <= 0 or not 0 < lam_low < lam_high:
+        raise ValueError(f"need target > 0 and 0 < lam_low < lam_high, got target={target}, "
+                         f"lam_low={lam_low}, lam_high={lam_high}")
+    rtol = check_positive(rtol, "rtol")
+    max_runs = check_positive_int(max_runs, "max_runs")
+    trials: list[tuple[float, float]] = []
+
+    def miss(log_lam: float) -> tuple[float, R]:
+        result = train_with(float(np.exp(log_lam)))
+        norm = float(norm_of(result))
+        trials.append((float(np.exp(log_lam)), norm))
+        return np.log(norm) - np.log(target), result
+
+    x0, x1 = np.log(lam_low), np.log(lam_high)
+    f0, _ = miss(x0)
+    f1, result = miss(x1)
+    while abs(f1) > rtol and len(trials) < max_runs:
+        if f1 == f0:
+            break
+        x0, x1, f0 = x1, x1 - f1 * (x1 - x0) / (f1 - f0), f1
+        f1, result = miss(x1)
+    if abs(f1) > rtol:
+        raise RuntimeError(f"no λ found with norm {target:.4g} (rtol {rtol:g}) in {len(trials)} runs; tried {trials}")
+    return NormMatch(lam=trials[-1][0], result=result, trials=trials)
+
+
+# --- the race ------------------------------------------------------------------------------------
+
+RACE_LABELS = ("Adam, no decay", "Adam(weight_decay=λ): L2", "AdamW(weight_decay=λ): decoupled")
+
+
+class DecayRace:
+    """Adam without decay, Adam + L2 and AdamW with the same λ and η, on the shifted valley.
+
+    Sliders: λ and η (log scales). On the map: the paths, the origin (+), the
+    minimum of L (★) and the minimum of L + (λ/2)‖θ‖², the L2 optimum (◆).
+    A box gives where each decayed run ends after ``steps`` steps.
+    """
+
+    LAM_RANGE = (0.01, 1.0)
+    LR_RANGE = (0.005, 0.5)
+
+    def __init__(self, lam: float = 0.2, lr: float = 0.05, steps: int = 500) -> None:
+        lam = check_non_negative(lam, "lam")
+        lr = check_learning_rate(lr)
+        for name, value, (low, high) in (("lam", lam, self.LAM_RANGE), ("lr", lr, self.LR_RANGE)):
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be between {low:g} and {high:g} (the slider's range), got {value}")
+        self.steps = check_positive_int(steps, "steps")
+        self.lam_slider = log_slider("weight decay λ", lam, *self.LAM_RANGE)
+        self.lr_slider = log_slider("learning rate η", lr, *self.LR_RANGE)
+
+        self.race = LiveRace(SHIFTED_VALLEY, list(RACE_LABELS), self.steps)
+        ax = self.race.ax_map
+        ax.plot([0], [0], marker="+", color="black", markersize=12, markeredgewidth=1.5, linestyle="none")
+        (self.optimum,) = ax.plot([], [], marker="D", markersize=8, markerfacecolor="none", markeredgewidth=2,
+                                  color=COLORS[1], linestyle="none")
+        self.ends = [ax.plot([], [], marker="s", markersize=7, color=color, linestyle="none")[0]
+                     for color in COLORS[1:3]]
+        ax.legend(handles=[Line2D([], [], marker="*", color="black", markersize=10, linestyle="none"),
+                           Line2D([], [], marker="D", markerfacecolor="none", markeredgewidth=2, color=COLORS[1],
+                                  linestyle="none"),
+                           Line2D([], [], marker="+", color="black", markersize=10, linestyle="none"),
+                           Line2D([], [], marker="s", color="grey", linestyle="none")],
+                  labels=["minimum of L", "L2 optimum: min of L + (λ/2)‖θ‖²", "θ = 0", "end of a decayed run"],
+                  loc="lower right", fontsize=8.5, framealpha=0.9)
+        self.readout = ax.text(0.02, 0.97, "", transform=ax.transAxes, fontsize=9, verticalalignment="top",
+                               family="monospace", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+        self.race.live.animate(self.optimum, *self.ends, self.readout)
+        self.status = widgets.HTML()
+        self.panel = self.race.live.panel([self.lam_slider, self.lr_slider], self.update, self.status)
+
+    def rules(self) -> list[Adam]:
+        """The three rules at the sliders' values."""
+        lam, lr = self.lam_slider.value, self.lr_slider.value
+        return [Adam(lr=lr, name=RACE_LABELS[0]),
+                Adam(lr=lr, weight_decay=lam, name=RACE_LABELS[1]),
+                AdamW(lr=lr, weight_decay=lam, name=RACE_LABELS[2])]
+
+    def trajectories(self) -> list[Trajectory]:
+        """Run the three rules from the shifted valley's start."""
+        return [run(rule, SHIFTED_VALLEY, SHIFTED_VALLEY.start, self.steps) for rule in self.rules()]
+
+    def update(self) -> None:
+        """Re-run, redraw the paths, move the L2 optimum and the end marks, write where the runs end."""
+        trajectories = self.trajectories()
+        self.race.show(trajectories)
+        optimum = l2_optimum(self.lam_slider.value)
+        self.optimum.set_data([optimum[0]], [optimum[1]])
+        lines = [f"after {self.steps} steps (λ = {self.lam_slider.value:.3g}, η = {self.lr_slider.value:.3g}):"]
+        for trajectory, end, name in zip(trajectories[1:], self.ends, ("Adam + L2", "AdamW")):
+            x, y = trajectory.positions[-1]
+            end.set_data([x], [y])
+            lines.append(f"{name:<12}({x:5.2f}, {y:5.2f})")
+        lines.append(f"{'L2 optimum':<12}({optimum[0]:5.2f}, {optimum[1]:5.2f})")
+        self.readout.set_text("\n".join(lines))
+
+    def snapshot(self) -> StaticImage:
+        """The figure as it is now, as a static picture to ``display``."""
+        return self.race.live.snapshot()
