@@ -49,17 +49,7 @@ from lessons_lib.optim import (
     state_bytes,
 )
 
-THETA0 = np.array([1.0, -2.0, 0.5])
-G = np.array([0.5, -4.0, 2.0])
-
-
-def assert_close(actual, expected, rtol=2e-15):
-    """Relative comparison at 2e-15 (a few ulps of rounding); zero expected entries must be exactly zero."""
-    np.testing.assert_allclose(np.asarray(actual), np.asarray(expected, dtype=np.float64), rtol=rtol, atol=0)
-
-
-def first_step(rule, theta=THETA0, grad=G):
-    return rule.step(theta, grad, rule.init(theta))
+from optim_helpers import THETA0, G, assert_close, first_step
 
 
 def run(rule, theta, grads):
