@@ -30,8 +30,10 @@ FIGURE_TOLERANCE = 2.0
 #: A cell whose error output is intended carries nbval's marker on a line of its own.
 RAISES_MARKER = "# NBVAL_RAISES_EXCEPTION"
 
-#: Hash randomisation changes the printing order of sets; fix it for every kernel we start.
-DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0"}
+#: The environment of every kernel we start. PYTHONHASHSEED fixes the printing order of sets;
+#: OPENBLAS_NUM_THREADS=1: the lessons' matrices are small, one BLAS thread multiplies them faster
+#: than two, and it keeps every sum in one order.
+DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
 
 
 def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:

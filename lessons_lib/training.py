@@ -146,14 +146,16 @@ def train(
                 step = len(batch_losses)
                 with np.errstate(over="ignore", invalid="ignore"):
                     loss, g = model.loss_and_grad(theta, data.X_train[batch], data.y_train[batch])
-                norm = float(np.sqrt(g @ g)) if np.isfinite(g).all() else np.inf
+                with np.errstate(over="ignore"):  # a huge finite gradient has an infinite norm: divergence
+                    norm = float(np.sqrt(g @ g)) if np.isfinite(g).all() else np.inf
                 if not (np.isfinite(loss) and np.isfinite(norm)):
                     diverged_at, reason = step + 1, "the loss or the gradient became NaN or infinite"
                     break
                 if clip_norm is not None:
                     g, _ = clip_by_global_norm(g, clip_norm)
                 step_rule = rule if schedule is None else replace(rule, lr=schedule(step))
-                new_theta, state = step_rule.step(theta, g, state)
+                # update() is step() without the argument checks: θ and g were checked just above.
+                new_theta, state = getattr(step_rule, "update", step_rule.step)(theta, g, state)
                 if not np.isfinite(new_theta).all():
                     diverged_at, reason = step + 1, "θ became NaN or infinite"
                     break
@@ -205,7 +207,9 @@ def _epochs(epochs: int, progress: bool, name: str) -> range:
         return range(epochs)
     from tqdm.auto import tqdm  # imported here: only runs with a progress bar need it
 
-    return tqdm(range(epochs), desc=name, unit="epoch", leave=False)
+    # No times or rates in the bar: what a notebook stores of it stays the same from run to run.
+    bar_format = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} epochs"
+    return tqdm(range(epochs), desc=name, leave=False, bar_format=bar_format)
 
 
 def _check_rule(rule: object) -> None:

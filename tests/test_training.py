@@ -125,3 +125,10 @@ def test_training_runs_blas_on_one_thread_and_gives_the_threads_back(digits, mod
     train(SGD(lr=0.1), model, digits, epochs=1, batch_size=500, schedule=schedule)
     assert seen and all(threads == {1} for threads in seen)
     assert [pool["num_threads"] for pool in threadpool_info()] == before
+
+
+def test_progress_bar_shows_epochs_without_times(digits, model, capsys):
+    train(SGD(lr=0.1), model, digits, epochs=2, batch_size=500, progress=True)
+    shown = capsys.readouterr().err
+    assert "SGD:   0%" in shown and "0/2 epochs" in shown  # drawn at the start; leave=False clears it at the end
+    assert "it/s" not in shown and "00:0" not in shown
