@@ -1,0 +1,315 @@
+"""lessons_lib.figures.training (lesson 08): the progress bar stores no times, the figures draw what the records
+hold, the lab redraws on every control and reports divergence and clipping, and bad input is refused by name."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import dataclasses  # noqa: E402
+import math  # noqa: E402
+
+import ipywidgets as widgets  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from lessons_lib.data import load_digits_classification  # noqa: E402
+from lessons_lib.figures import training as lesson08  # noqa: E402
+from lessons_lib.mlp import MLP  # noqa: E402
+from lessons_lib.optim import SGD, Adam  # noqa: E402
+from lessons_lib.training import TrainingRecord, train  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits_classification(seed=0)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return MLP((64, 16, 10))
+
+
+def record(losses=(2.3, 1.0, 0.5), diverged_at=None, steps_per_epoch=4, lr=0.1) -> TrainingRecord:
+    """A hand-made record: one value per epoch in ``losses`` (entry 0 before training), 4 steps per epoch."""
+    losses = np.asarray(losses, dtype=float)
+    steps = steps_per_epoch * (len(losses) - 1)
+    return TrainingRecord(
+        rule_name="SGD", batch_losses=np.linspace(losses[0], losses[-1], steps), grad_norms=np.linspace(3, 1, steps),
+        lrs=np.full(steps, lr), train_loss=losses, train_accuracy=np.linspace(0.1, 0.9, len(losses)),
+        val_loss=losses * 1.1, val_accuracy=np.linspace(0.1, 0.8, len(losses)), theta=np.zeros(3), state=None,
+        steps_per_epoch=steps_per_epoch, diverged_at=diverged_at, message="made by hand",
+    )
+
+
+def lines_with_label(ax, label):
+    return [line for line in ax.get_lines() if line.get_label() == label]
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+def test_progress_yields_every_item_in_order(capsys):
+    assert list(lesson08.progress(range(5), desc="counting")) == [0, 1, 2, 3, 4]
+    assert list(lesson08.progress(["a", "b"], desc="letters", unit="letter")) == ["a", "b"]
+
+
+def test_progress_in_a_notebook_stores_a_fixed_sentence_and_a_bar_without_times(monkeypatch):
+    shown = []
+    monkeypatch.setattr(lesson08, "_in_notebook", lambda: True)
+    monkeypatch.setattr(lesson08, "display", lambda bundle, raw=False: shown.append((bundle, raw)))
+    bar = lesson08.progress(range(3), desc="a search", unit="run")
+    assert list(bar) == [0, 1, 2]
+    ((bundle, raw),) = shown
+    assert raw and bundle["text/plain"] == "[a progress bar: a search, 3 runs]"
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == bar.container.model_id
+    # What the widget shows at the end: the count, and no elapsed time or rate.
+    left, filled, right = bar.container.children
+    assert left.value.replace("\u2007", " ") == "a search: 100%" and filled.value == 3
+    assert right.value.replace("\u2007", " ").strip() == "3/3 runs"
+
+
+def test_the_bar_format_has_no_time_fields():
+    # Checked on tqdm's formatter directly: with our format, elapsed time and rate never appear.
+    from tqdm import tqdm
+
+    text = tqdm.format_meter(n=2, total=5, elapsed=123.4, prefix="search",
+                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs")
+    assert text.startswith("search:  40%|") and text.endswith("2/5 runs")
+    assert "02:03" not in text and "/s" not in text
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    ((range(3),), {"desc": ""}, "desc must be a non-empty string"),
+    ((range(3),), {"desc": "x", "unit": ""}, "unit must be a non-empty string"),
+    ((5,), {"desc": "x"}, "items must be something to loop over"),
+    (([],), {"desc": "x"}, "items is empty"),
+])
+def test_progress_refuses_bad_input_at_once(args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        lesson08.progress(*args, **kwargs)
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def test_plot_digits_shows_the_images_side_by_side_with_their_labels(digits):
+    fig = lesson08.plot_digits(digits.X_train, digits.y_train, count=5)
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    (image,) = ax.get_images()
+    strip = image.get_array()
+    assert strip.shape == (8, 5 * 9 - 1)
+    np.testing.assert_array_equal(strip[:, 9:17], digits.X_train[1].reshape(8, 8))
+    assert [t.get_text() for t in ax.texts] == [str(label) for label in digits.y_train[:5]]
+
+
+@pytest.mark.parametrize("X, y, count, message", [
+    (np.zeros((3, 10)), np.zeros(3, int), 2, "X must hold one 8 × 8 image per row"),
+    (np.zeros((3, 64)), np.zeros(2, int), 2, "y must give one label per image"),
+    (np.zeros((3, 64)), np.zeros(3, int), 4, "count must be at most the number of images"),
+    (np.zeros((3, 64)), np.zeros(3, int), 0, "count must be a whole number >= 1"),
+])
+def test_plot_digits_refuses_bad_input(X, y, count, message):
+    with pytest.raises(ValueError, match=message):
+        lesson08.plot_digits(X, y, count)
+
+
+def test_final_validation_loss_is_the_last_one_or_infinity_after_divergence():
+    assert lesson08.final_validation_loss(record((2.3, 1.0, 0.5))) == pytest.approx(0.55)
+    assert lesson08.final_validation_loss(record((2.3, 1.0), diverged_at=7)) == math.inf
+    with pytest.raises(ValueError, match="record must be a TrainingRecord"):
+        lesson08.final_validation_loss({"val_loss": [1.0]})
+    no_validation = dataclasses.replace(record(), val_loss=np.full(3, np.nan))
+    with pytest.raises(ValueError, match="no validation loss"):
+        lesson08.final_validation_loss(no_validation)
+
+
+def test_plot_lr_search_draws_one_line_per_rule_and_circles_the_lowest_loss():
+    lrs = [0.01, 0.1, 1.0]
+    search = {
+        "A": [record((2, 0.9)), record((2, 0.3)), record((2, 50.0))],  # 50 * 1.1 is off the chart
+        "B": [record((2, 0.2)), record((2, 0.4)), record((2, 1.0), diverged_at=3)],
+    }
+    fig = lesson08.plot_lr_search(lrs, search)
+    (ax,) = fig.axes
+    (line_a,) = lines_with_label(ax, "A")
+    np.testing.assert_allclose(line_a.get_ydata(), [0.99, 0.33, lesson08.SEARCH_LOSS_TOP])
+    (line_b,) = lines_with_label(ax, "B")
+    np.testing.assert_allclose(line_b.get_ydata(), [0.22, 0.44, lesson08.SEARCH_LOSS_TOP])
+    circles = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert sorted((float(c.get_xdata()[0]), float(c.get_ydata()[0])) for c in circles) == [
+        (0.01, pytest.approx(0.22)), (0.1, pytest.approx(0.33))]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+
+
+@pytest.mark.parametrize("lrs, search, message", [
+    ([0.1, 0.01], {"A": [record(), record()]}, "lrs must be at least two learning rates > 0 in increasing order"),
+    ([0.01, 0.1], {"A": [record()]}, r"search\['A'\] must hold one run per learning rate \(2\)"),
+    ([0.01, 0.1], {"A": [record(), "run"]}, r"search\['A'\] must be a TrainingRecord"),
+    ([0.01, 0.1], {}, "search must be a non-empty dict"),
+    ([0.01, 0.1], [record(), record()], "search must be a non-empty dict"),
+])
+def test_plot_lr_search_refuses_bad_input(lrs, search, message):
+    with pytest.raises(ValueError, match=message):
+        lesson08.plot_lr_search(lrs, search)
+
+
+def test_plot_loss_curves_draws_the_mean_over_seeds_per_epoch():
+    fig = lesson08.plot_loss_curves({"A": [record((2.0, 1.0, 0.4)), record((2.0, 0.6, 0.2))]})
+    ax_train, ax_val = fig.axes
+    (train_line,) = lines_with_label(ax_train, "A")
+    np.testing.assert_allclose(train_line.get_ydata(), [2.0, 0.8, 0.3])
+    np.testing.assert_array_equal(train_line.get_xdata(), [0, 1, 2])
+    (val_line,) = lines_with_label(ax_val, "A")
+    np.testing.assert_allclose(val_line.get_ydata(), [2.2, 0.88, 0.33])
+
+
+def test_plot_loss_curves_refuses_diverged_or_unequal_runs():
+    with pytest.raises(ValueError, match=r"runs\['A'\] must be runs of the same length that did not diverge"):
+        lesson08.plot_loss_curves({"A": [record((2.0, 1.0)), record((2.0, 1.0, 0.5))]})
+    with pytest.raises(ValueError, match="did not diverge"):
+        lesson08.plot_loss_curves({"A": [record((2.0, 1.0), diverged_at=2)]})
+    with pytest.raises(ValueError, match="non-empty list of TrainingRecords"):
+        lesson08.plot_loss_curves({"A": record()})
+
+
+def test_format_table_aligns_columns():
+    text = lesson08.format_table(["name", "value"], [["a", "1.5"], ["longer", "10.25"]])
+    assert text.splitlines() == [
+        "name    value",
+        "------  -----",
+        "a         1.5",
+        "longer  10.25",
+    ]
+    with pytest.raises(ValueError, match="rows must be a non-empty list of rows with 2 cells each"):
+        lesson08.format_table(["name", "value"], [["only one"]])
+    with pytest.raises(ValueError, match="header must be a list of column names"):
+        lesson08.format_table("name", [["a"]])
+
+
+def test_plot_schedule_runs_draws_each_rate_and_the_loss_at_epoch_ends():
+    warm = record((2.0, 1.0, 0.5), lr=0.2)
+    fig = lesson08.plot_schedule_runs({"warm": warm}, reference=("tuned", record((2.0, 0.8, 0.3))))
+    ax_lr, ax_loss = fig.axes
+    (lr_line,) = lines_with_label(ax_lr, "warm")
+    np.testing.assert_array_equal(lr_line.get_ydata(), warm.lrs)
+    (loss_line,) = lines_with_label(ax_loss, "warm")
+    np.testing.assert_array_equal(loss_line.get_xdata(), [0, 4, 8])
+    np.testing.assert_array_equal(loss_line.get_ydata(), warm.train_loss)
+    (reference,) = lines_with_label(ax_loss, "tuned")
+    assert reference.get_color() == "black" and reference.get_linestyle() == "--"
+    with pytest.raises(ValueError, match="reference must be a pair"):
+        lesson08.plot_schedule_runs({"warm": warm}, reference=record())
+    with pytest.raises(ValueError, match=r"the run 'warm' must be a TrainingRecord"):
+        lesson08.plot_schedule_runs({"warm": "not a run"})
+
+
+def test_plot_clipping_handles_a_run_that_blew_up_to_1e300_without_warnings():
+    blown = dataclasses.replace(record((2.0, 1.0)), grad_norms=np.array([2.0, 40.0, 1e150, 1e300]),
+                                batch_losses=np.array([2.0, 30.0, 1e200, 1e306]), diverged_at=5)
+    # pyproject turns RuntimeWarnings into errors: overflowing axis limits would fail here.
+    fig = lesson08.plot_clipping({"tuned": record(), "blown": blown}, clip_norm=0.5, ceiling=1e4)
+    ax_norm, ax_loss = fig.axes
+    fig.canvas.draw()
+    for ax in (ax_norm, ax_loss):
+        assert ax.get_ylim()[1] == 1e4
+        (line,) = lines_with_label(ax, "blown")
+        assert np.isnan(line.get_ydata()[2:]).all()  # left the picture
+        assert any(float(l.get_xdata()[0]) == 5 for l in ax.get_lines() if l.get_linestyle() == "--")
+    assert "at step 5" in fig.texts[0].get_text()
+
+
+def test_plot_clipping_refuses_bad_input():
+    with pytest.raises(ValueError, match="clip_norm must be > 0"):
+        lesson08.plot_clipping({"a": record()}, clip_norm=0.0)
+    with pytest.raises(ValueError, match="runs must be a dict"):
+        lesson08.plot_clipping([record()], clip_norm=1.0)
+
+
+# --- the lab -----------------------------------------------------------------------------------
+
+
+RULES = {"SGD": lambda lr: SGD(lr=lr), "Adam": lambda lr: Adam(lr=lr)}
+TUNED = {"SGD": 0.3, "Adam": 0.03}
+
+
+@pytest.fixture(scope="module")
+def lab(digits, model):
+    return lesson08.LearningRateLab(model, digits, RULES, TUNED, rule="Adam", lr=0.3, epochs=1)
+
+
+def image(lab) -> bytes:
+    return bytes(lab.live.image.value)
+
+
+def test_the_lab_starts_with_a_picture_of_the_run_it_describes(lab, digits, model):
+    assert image(lab).startswith(b"\x89PNG") and lab.status.value == ""
+    expected = train(Adam(lr=0.3), model, digits, epochs=1)
+    np.testing.assert_array_equal(lab.line.get_ydata(), np.minimum(expected.batch_losses, 1e3))
+    reference = train(Adam(lr=0.03), model, digits, epochs=1)
+    np.testing.assert_array_equal(lab.reference_line.get_ydata(), np.minimum(reference.batch_losses, 1e3))
+    title = lab.title.get_text()
+    assert title.startswith("Adam: η = 0.3 (tuned η = 0.03), clip_norm = off, 1 epochs")
+    assert f"validation accuracy {100 * expected.val_accuracy[-1]:.1f} %" in title
+
+
+def test_the_lab_panel_holds_the_controls_and_the_image_and_no_output_widget(lab):
+    assert list(lab.panel.children[:3]) == [lab.rule, lab.lr, lab.clip]
+    assert lab.live.image in lab.panel.children
+    assert not any(isinstance(child, widgets.Output) for child in lab.panel.children)
+
+
+@pytest.mark.parametrize("control, value", [("lr", 0.01), ("rule", "SGD"), ("clip", "0.3")])
+def test_every_control_changes_the_picture(digits, model, control, value):
+    lab = lesson08.LearningRateLab(model, digits, RULES, TUNED, rule="Adam", lr=0.3, epochs=1)
+    before = image(lab)
+    setattr(getattr(lab, control), "value", value)
+    assert image(lab) != before and lab.status.value == ""
+
+
+def test_the_lab_reports_divergence_and_clipping(digits, model):
+    lab = lesson08.LearningRateLab(model, digits, RULES, TUNED, rule="SGD", lr=30.0, epochs=4)
+    expected = train(SGD(lr=30.0), model, digits, epochs=4)
+    assert expected.diverged_at is not None
+    assert f"diverged at step {expected.diverged_at}" in lab.title.get_text()
+    assert len(lab.end.get_xdata()) == 1  # the cross at the last step
+    lab.clip.value = "0.05"
+    clipped = train(SGD(lr=30.0), model, digits, epochs=4, clip_norm=0.05)
+    assert clipped.diverged_at is None
+    assert f"clipping acted on {np.mean(clipped.grad_norms > 0.05):.0%} of the steps" in lab.title.get_text()
+    assert len(lab.end.get_xdata()) == 0
+
+
+def test_the_lab_snapshot_is_the_current_picture(lab):
+    assert lab.snapshot().data == lab.live.png()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rule": "Lion"}, "rule must be one of"),
+    ({"lr": 100.0}, "lr must be between 0.0001 and 30"),
+    ({"lr": -1.0}, "lr must be >= 0"),
+    ({"clip": "2"}, "clip must be one of"),
+    ({"tuned": {"SGD": 0.1}}, "tuned must give one learning rate for each of"),
+    ({"rules": {}}, "rules must be a non-empty dict"),
+    ({"epochs": 0}, "epochs must be a whole number >= 1"),
+    ({"model": "mlp"}, "model must be a lessons_lib.mlp.MLP"),
+])
+def test_the_lab_refuses_bad_settings(digits, model, kwargs, message):
+    settings = {"model": model, "data": digits, "rules": RULES, "tuned": TUNED, "rule": "Adam", "lr": 0.01, "epochs": 1}
+    settings.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        lesson08.LearningRateLab(**settings)
+
+
+def test_the_lab_needs_a_validation_part(digits, model):
+    without = dataclasses.replace(digits, X_val=None, y_val=None)
+    with pytest.raises(ValueError, match="data must be a lessons_lib.data.Dataset with a validation part"):
+        lesson08.LearningRateLab(model, without, RULES, TUNED, rule="Adam", lr=0.01)

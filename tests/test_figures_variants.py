@@ -1,0 +1,333 @@
+"""lessons_lib.figures.variants: the deltas, the rules, the figures, the live race and the reference replay of lesson 09."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from lessons_lib.data import load_digits_classification
+from lessons_lib.figures import variants
+from lessons_lib.mlp import MLP
+from lessons_lib.optim import AdaBelief, Adam, Adamax, Lion, Lookahead, NAdam, RAdam
+from lessons_lib.runner import run
+from lessons_lib.surfaces import get_surface
+from lessons_lib.training import train
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "torch_reference.json"
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def tiny_records():
+    """Short training runs on a slice of digits: enough to draw every kind of figure."""
+    data = load_digits_classification(seed=0)
+    small = dataclasses.replace(data, X_train=data.X_train[:64], y_train=data.y_train[:64])
+    model = MLP((64, 8, 10))
+    return [train(Adam(lr=lr), model, small, epochs=2, batch_size=32) for lr in (1e-3, 1e-2)]
+
+
+# --- the deltas -------------------------------------------------------------------------------------
+
+
+def test_every_variant_has_a_delta_that_keeps_adams_lines_in_order():
+    assert tuple(variants.DELTAS) == variants.VARIANTS
+    for name, delta in variants.DELTAS.items():
+        assert delta.name == name
+        adam_lines = tuple(adam for adam, _, _ in delta.rows if adam)
+        assert adam_lines == variants.ADAM_LINES, name  # every Adam line appears once, in order
+        for adam, marker, new in delta.rows:
+            assert marker in (variants.SAME, variants.CHANGED, variants.ADDED, variants.DROPPED)
+            if marker == variants.SAME:
+                assert adam == new
+            if marker == variants.ADDED:
+                assert adam == "" and new
+            if marker == variants.DROPPED:
+                assert adam and new == ""
+
+
+@pytest.mark.parametrize("name, changed, added, dropped", [
+    ("AMSGrad", 1, 1, 0), ("NAdam", 1, 1, 0), ("RAdam", 1, 1, 1), ("AdaBelief", 1, 0, 0),
+    ("Adamax", 2, 0, 1), ("Lion", 2, 1, 4), ("Lookahead", 0, 1, 0),
+])
+def test_deltas_mark_the_lines_the_library_docstrings_mark(name, changed, added, dropped):
+    markers = [marker for _, marker, _ in variants.DELTAS[name].rows]
+    assert markers.count(variants.CHANGED) == changed
+    assert markers.count(variants.ADDED) == added
+    assert markers.count(variants.DROPPED) == dropped
+
+
+def test_format_delta_shows_both_rules_side_by_side_in_aligned_columns():
+    text = variants.format_delta("AdaBelief")
+    lines = text.splitlines()
+    assert lines[0].split() == ["Adam", "AdaBelief"]
+    changed = [line for line in lines if " ≠ " in line]
+    assert len(changed) == 1 and "(g − m)²" in changed[0] and "g²" in changed[0]
+    assert lines[-1].split("state:")[-1].strip().startswith("t, m, v")
+    # the marker sits in the same display column on every row, even after "m̂" (a letter and a combining accent)
+    column = 2 + variants._width(lines[1].split()[0]) + 2
+    for line in lines[2:]:
+        chars = [ch for ch in line if variants._width(ch)]  # one entry per display column
+        assert chars[column] in "≠+− ", line
+    assert any(line.count("m̂") == 2 for line in lines)
+
+
+@pytest.mark.parametrize("bad", ["Adam", "adabelief", "", None, 3])
+def test_format_delta_refuses_unknown_names(bad):
+    with pytest.raises(ValueError, match="name must be one of AMSGrad"):
+        variants.format_delta(bad)
+
+
+# --- the rules -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("Adam", Adam), ("AMSGrad", Adam), ("NAdam", NAdam), ("RAdam", RAdam), ("AdaBelief", AdaBelief),
+    ("Adamax", Adamax), ("Lion", Lion), ("Lookahead", Lookahead),
+])
+def test_make_rule_builds_the_library_rule_with_lr_and_beta2(name, cls):
+    rule = variants.make_rule(name, 0.05, beta2=0.99)
+    assert isinstance(rule, cls)
+    assert rule.name == name
+    inner = rule.inner if name == "Lookahead" else rule
+    assert inner.lr == 0.05
+    if name == "Lion":
+        assert rule.beta2 == 0.99 == Lion().beta2  # Lion keeps its own β₂
+    else:
+        assert inner.beta2 == 0.99
+    assert variants.make_rule("AMSGrad", 0.1).amsgrad and not variants.make_rule("Adam", 0.1).amsgrad
+
+
+def test_make_rule_amsgrad_steps_like_adam_with_amsgrad():
+    surface = get_surface("rosenbrock")
+    ours = run(variants.make_rule("AMSGrad", 0.05, 0.99), surface, surface.start, 50)
+    theirs = run(Adam(lr=0.05, beta2=0.99, amsgrad=True), surface, surface.start, 50)
+    np.testing.assert_array_equal(ours.positions, theirs.positions)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"name": "SGD", "lr": 0.1}, "name must be one of Adam, AMSGrad"),
+    ({"name": "Adam", "lr": -0.1}, "lr must be >= 0"),
+    ({"name": "Adam", "lr": 0.1, "beta2": 1.0}, r"beta2 must be in \[0, 1\)"),
+])
+def test_make_rule_refuses_bad_arguments(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        variants.make_rule(**kwargs)
+
+
+def test_runner_color_follows_the_race_and_greys_out_strangers():
+    assert variants.runner_color("Adam") == "tab:blue"
+    assert variants.runner_color("Lookahead(Adam)") == variants.RUNNER_COLORS["Lookahead"]
+    assert variants.runner_color("SGD") == "tab:gray"
+
+
+# --- the comparison figure --------------------------------------------------------------------------
+
+
+def test_compare_figure_draws_paths_and_loss_curves_with_a_title():
+    surface = get_surface("valley")
+    runs = [run(variants.make_rule(name, 0.05), surface, surface.start, 40) for name in ("Adam", "AdaBelief")]
+    fig = variants.compare_figure(surface, runs, title="AdaBelief: one line")
+    assert isinstance(fig, Figure)
+    ax_map, ax_loss = fig.axes
+    labels = [line.get_label() for line in ax_loss.get_lines()]
+    assert labels == ["Adam", "AdaBelief"]
+    assert [line.get_color() for line in ax_loss.get_lines()] == ["tab:blue", variants.RUNNER_COLORS["AdaBelief"]]
+    assert fig._suptitle.get_text() == "AdaBelief: one line"
+    assert ax_loss.get_yscale() == "log"
+
+
+def test_compare_figure_names_a_run_that_diverged():
+    surface = get_surface("rosenbrock")
+    runs = [run(variants.make_rule(name, 0.05), surface, surface.start, 30) for name in ("Adam", "RAdam")]
+    assert runs[1].diverged
+    fig = variants.compare_figure(surface, runs)
+    ax_map = fig.axes[0]
+    assert any("RAdam diverged" in text.get_text() for text in ax_map.texts)
+    start_gap = runs[0].losses[0] - surface.min_loss
+    assert ax_map.figure.axes[1].get_ylim()[1] <= 100 * start_gap  # the blow-up does not squash the chart
+
+
+def test_compare_figure_refuses_bad_input():
+    surface = get_surface("valley")
+    path = run(Adam(lr=0.1), surface, surface.start, 5)
+    with pytest.raises(ValueError, match="surface must be a Surface"):
+        variants.compare_figure("valley", [path])
+    with pytest.raises(ValueError, match="trajectories must hold at least one run"):
+        variants.compare_figure(surface, [])
+    with pytest.raises(ValueError, match="trajectories must be a list of Trajectory"):
+        variants.compare_figure(surface, [np.zeros((3, 2))])
+    with pytest.raises(ValueError, match="title must be a string"):
+        variants.compare_figure(surface, [path], title=3)
+
+
+# --- the live race ----------------------------------------------------------------------------------
+
+
+def test_variant_race_redraws_when_a_control_changes():
+    race = variants.VariantRace(variant="AMSGrad", surface="rosenbrock", lr=0.05, beta2=0.99, steps=60)
+    first = race.race.live.png()
+    assert race.title.get_text() == variants.DELTAS["AMSGrad"].title
+    race.variant_menu.value = "Lion"  # the panel's callback re-runs and redraws
+    assert race.status.value == ""
+    assert race.title.get_text() == variants.DELTAS["Lion"].title
+    second = race.race.live.png()
+    assert second != first
+    race.lr_slider.value = 0.2
+    assert race.race.live.png() != second
+    race.surface_menu.value = "valley"
+    assert race.race.surface.name == "valley"
+    assert "Lion:" in race.finals.get_text() and "Adam:" in race.finals.get_text()
+
+
+def test_variant_race_shows_only_adam_and_the_chosen_variant():
+    race = variants.VariantRace(variant="NAdam", surface="bowl", lr=0.1, beta2=0.999, steps=30)
+    visible = [label for label, curve in zip(race.race.labels, race.race.curves) if curve.get_visible()]
+    assert visible == ["Adam", "NAdam"]
+    adam, nadam = race.trajectories()
+    assert (adam.rule_name, nadam.rule_name) == ("Adam", "NAdam")
+    assert isinstance(race.snapshot().data, bytes)
+
+
+def test_variant_race_reports_a_divergence_in_its_box():
+    race = variants.VariantRace(variant="RAdam", surface="rosenbrock", lr=0.05, beta2=0.999, steps=30)
+    assert "RAdam: diverged at step" in race.finals.get_text()
+    assert race.status.value == ""
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"variant": "SGD"}, "name must be one of AMSGrad"),
+    ({"surface": "moon"}, "surface must be one of"),
+    ({"lr": 5.0}, "lr must be between"),
+    ({"beta2": 0.95}, "beta2 must be one of"),
+    ({"steps": 0}, "steps must be a whole number >= 1"),
+])
+def test_variant_race_refuses_bad_arguments(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        variants.VariantRace(**kwargs)
+
+
+# --- tables and training figures ---------------------------------------------------------------------
+
+
+def test_format_table_aligns_columns_and_refuses_ragged_rows():
+    text = variants.format_table(["rule", "bytes"], [["Adam", "38,560"], ["Lion", "19,280"], ["m̂", "1"]])
+    lines = text.splitlines()
+    assert lines[0].startswith("rule") and set(lines[1]) <= {"-", " "}
+    assert {variants._width(line) for line in lines} == {variants._width(lines[1])}
+    with pytest.raises(ValueError, match=r"rows\[1\] has 1 cells, but the header has 2 columns"):
+        variants.format_table(["a", "b"], [["1", "2"], ["3"]])
+    with pytest.raises(ValueError, match="header must name at least one column"):
+        variants.format_table([], [])
+
+
+
+def test_format_table_left_aligns_the_first_columns_it_is_told_to():
+    text = variants.format_table(["rule", "arrays", "bytes"], [["SGD", "(nothing)", "0"], ["Adam", "m, v", "38,560"]],
+                                 left=2)
+    rows = text.splitlines()[2:]
+    assert rows[1].startswith("Adam  m, v     ") and rows[1].endswith("38,560")
+    assert rows[0].endswith("     0")
+    with pytest.raises(ValueError, match="left must be a whole number of columns between 0 and 3"):
+        variants.format_table(["a", "b", "c"], [], left=4)
+
+
+def test_sweep_figure_circles_each_rules_best_learning_rate(tiny_records):
+    fig = variants.sweep_figure([1e-3, 1e-2], {"Adam": tiny_records, "Lion": tiny_records})
+    (ax,) = fig.axes
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert "Adam" in [line.get_label() for line in ax.get_lines()]
+
+
+@pytest.mark.parametrize("lrs, sweep, fragment", [
+    ([1e-2, 1e-3], None, "lrs must be at least two learning rates"),
+    ([1e-3, 1e-2], {}, "sweep must be a non-empty dict"),
+    ([1e-3, 1e-2, 1e-1], "records", r"sweep\['Adam'\] must hold one TrainingRecord per learning rate \(3\)"),
+])
+def test_sweep_figure_refuses_bad_input(tiny_records, lrs, sweep, fragment):
+    sweep = {"Adam": tiny_records} if sweep == "records" else (sweep if sweep is not None else {"Adam": tiny_records})
+    with pytest.raises(ValueError, match=fragment):
+        variants.sweep_figure(lrs, sweep)
+
+
+def test_final_val_loss_is_infinite_for_a_run_that_diverged(tiny_records):
+    diverged = dataclasses.replace(tiny_records[0], diverged_at=3)
+    assert variants.final_val_loss(diverged) == float("inf")
+    assert variants.final_val_loss(tiny_records[1]) == tiny_records[1].val_loss[-1]
+    with pytest.raises(ValueError, match="record must be a TrainingRecord"):
+        variants.final_val_loss({"val_loss": [1.0]})
+
+
+def test_troubleshooting_figure_has_one_panel_per_failure(tiny_records):
+    pair = tuple(tiny_records)
+    fig = variants.troubleshooting_figure(pair, pair, pair, pair, labels={"overfits": ("Adam", "AdamW")})
+    assert [ax.get_title() for ax in fig.axes] == ["diverges", "too slow", "overfits", "stalls"]
+    overfits = fig.axes[2]
+    dashed = [line for line in overfits.get_lines() if line.get_linestyle() == "--"]
+    marks = [line for line in overfits.get_lines() if line.get_marker() == "o"]
+    assert len(dashed) == 2 and len(marks) == 2  # both training curves, and each lowest validation loss
+    assert any("AdamW" in text.get_text() for text in overfits.get_legend().get_texts())
+    diverges = fig.axes[0]
+    assert diverges.get_lines()[0].get_ydata()[0] == pytest.approx(np.log(10))  # the uniform guess
+
+
+def test_troubleshooting_figure_refuses_bad_input(tiny_records):
+    pair = tuple(tiny_records)
+    with pytest.raises(ValueError, match="too_slow must be a pair"):
+        variants.troubleshooting_figure(pair, pair[:1], pair, pair)
+    with pytest.raises(ValueError, match="stalls must be a TrainingRecord"):
+        variants.troubleshooting_figure(pair, pair, pair, (pair[0], "fix"))
+    with pytest.raises(ValueError, match="labels has unknown panels"):
+        variants.troubleshooting_figure(pair, pair, pair, pair, labels={"explodes": ("a", "b")})
+    with pytest.raises(ValueError, match="classes must be a whole number >= 1"):
+        variants.troubleshooting_figure(pair, pair, pair, pair, classes=0)
+
+
+def test_moving_average_over_a_window():
+    np.testing.assert_allclose(variants._moving_average(np.array([2.0, 4.0, 6.0, 8.0]), 2), [2.0, 3.0, 5.0, 7.0])
+
+
+# --- the reference replay ----------------------------------------------------------------------------
+
+
+def test_reference_deviations_of_the_stored_fixture_are_at_rounding_level():
+    found = variants.reference_deviations(FIXTURE)
+    assert tuple(found) == variants.VARIANTS
+    for name, (reference, count, deviation) in found.items():
+        assert count >= 9 and deviation < 1e-12, name
+    assert found["AMSGrad"][0] == "torch.optim.Adam, torch.optim.AdamW"
+    assert found["Lookahead"][0].startswith("torch_optimizer.Lookahead (around Adam")
+
+
+def test_reference_deviations_sees_a_wrong_reference(tmp_path):
+    rule = Adamax(lr=0.1)
+    theta, state, thetas = np.array([1.0, -2.0]), None, []
+    grads = [[0.5, -1.0], [0.25, 3.0], [-1.0, 0.0]]
+    state = rule.init(theta)
+    for g in grads:
+        theta, state = rule.step(theta, np.array(g), state)
+        thetas.append(theta.tolist())
+    thetas[-1][0] += 1e-3  # the "reference" is off by 1e-3 at the last step
+    case = {"name": "x:adamax", "rule": "Adamax", "hyperparameters": {"lr": 0.1}, "torch_optimizer": "ref.Adamax",
+            "theta0": [1.0, -2.0], "grads": grads, "thetas": thetas}
+    other = dict(case, rule="SGD", hyperparameters={"lr": 0.1})  # not a variant: ignored
+    path = tmp_path / "fixture.json"
+    path.write_text(json.dumps({"cases": [case, other]}))
+    found = variants.reference_deviations(path)
+    assert list(found) == ["Adamax"]
+    reference, count, deviation = found["Adamax"]
+    assert (reference, count) == ("ref.Adamax", 1)
+    assert deviation == pytest.approx(1e-3)
+
+
+def test_reference_deviations_needs_the_file(tmp_path):
+    with pytest.raises(ValueError, match="path must be the reference fixture"):
+        variants.reference_deviations(tmp_path / "missing.json")
