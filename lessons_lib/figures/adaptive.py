@@ -297,6 +297,7 @@ class AdaptiveRace:
                                                style={"description_width": "initial"})
         self.labels = [f"gradient descent, η = {self.gd_lr:g}", "AdaGrad", "RMSprop"]
         self.race = LiveRace(get_surface(surface), self.labels, self.steps)
+        self._moved_legend = None
         self.race.ax_loss.plot([0, self.steps], [self.target, self.target], color="grey", linestyle=":",
                                linewidth=1, scalex=False, scaley=False)
         # top left of the map: the paths of both surfaces head right, away from that corner
@@ -327,6 +328,15 @@ class AdaptiveRace:
             self.race.set_surface(surface, self.steps)
         trajectories = self.trajectories()
         self.race.show(trajectories)
+        # the race puts its legend at the top right, over AdaGrad's slowly falling curve: lay it out in one row
+        # along the top edge, above every curve. The legend is part of the blitted background, so redo it only
+        # when the race made a new one.
+        legend = self.race.ax_loss.get_legend()
+        if legend is not None and legend is not self._moved_legend:
+            self._moved_legend = self.race.ax_loss.legend(
+                handles=legend.legend_handles, labels=[text.get_text() for text in legend.get_texts()],
+                loc="upper center", ncol=3, fontsize=8, borderaxespad=0.2, columnspacing=1.0, handlelength=1.5)
+            self.race.live.redraw_background()
         lines = [f"steps until the loss stays < {self.target:g}:"]
         for label, trajectory in zip(["gradient descent", "AdaGrad", "RMSprop"], trajectories):
             reached = steps_to_stay_below(trajectory.losses - surface.min_loss, self.target)
