@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lessons_lib.clipping import clip_by_global_norm as _clip_by_global_norm
 from lessons_lib.optim import (
     SGD,
     AdaGrad,
@@ -47,10 +48,13 @@ from lessons_lib.optim import (
     AdamW,
     EMAMomentum,
     EMAMomentumState,
+    Lion,
+    LionState,
     RMSprop,
     RMSpropState,
     SGDState,
 )
+from lessons_lib.schedules import WarmupCosine
 
 __all__ = ["check", "check_answer", "CheckResult", "CaseResult", "EXERCISES", "QUESTIONS"]
 
@@ -593,6 +597,291 @@ ADAMW = Exercise(
     ),
 )
 
+
+# clipping by global norm and warm-up + cosine (lesson 08) -----------------------------------
+
+
+def _clip_reference(grads, max_norm):
+    clipped, norm = _clip_by_global_norm(grads, max_norm)
+    return clipped, norm
+
+
+def _direction(rng: np.random.Generator, shape: int | tuple[int, ...], length: float) -> np.ndarray:
+    """A random array of the given global norm."""
+    values = rng.uniform(-1, 1, shape)
+    return values * (length / np.linalg.norm(values))
+
+
+def _clip_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("long", "a long gradient (norm about 5), max_norm = 1",
+             [dict(grads=_values(rng, 3, 2, 4) * rng.choice([-1, 1], 3), max_norm=1.0)],
+             "‖g‖ = √(Σ g²); c = max_norm / (‖g‖ + 1e-6); if c < 1, return c·g, and return ‖g‖ from before clipping."),
+        Case("short", "a short gradient (norm below max_norm): left as it is",
+             [dict(grads=_values(rng, 3, -0.5, 0.5), max_norm=2.0)],
+             "when c = max_norm / (‖g‖ + 1e-6) is 1 or more, the gradient is short enough: return it unchanged."),
+        Case("matrix", "a 2×3 matrix: one norm over all its entries",
+             [dict(grads=_values(rng, (2, 3), -3, 3), max_norm=0.5)],
+             "the global norm takes every entry together: √(sum of all g²), one number for the whole array."),
+        Case("at_max_norm", "a gradient exactly max_norm long (the 1e-6 shows)",
+             [dict(grads=_direction(rng, 3, 1.0), max_norm=1.0)],
+             "PyTorch divides by ‖g‖ + 1e-6, so a gradient of norm exactly max_norm is still scaled, slightly."),
+        Case("zero", "an all-zero gradient",
+             [dict(grads=np.zeros(3), max_norm=1.0)],
+             "with ‖g‖ = 0, c = max_norm / (0 + 1e-6) is large, so nothing is scaled: zeros stay zeros."),
+    ]
+
+
+def _clip_mistake(eps: float = 1e-6, scale_up: bool = False, by_value: bool = False, per_row: bool = False,
+                  squared: bool = False, norm_after: bool = False) -> Callable:
+    def clip(grads, max_norm):
+        if by_value:
+            return np.clip(grads, -max_norm, max_norm), float(np.linalg.norm(grads))
+        if per_row:
+            norm = np.sqrt(np.sum(grads**2, axis=-1, keepdims=True))
+        else:
+            norm = np.sum(grads**2) if squared else np.sqrt(np.sum(grads**2))
+        scale = max_norm / (norm + eps)
+        if not scale_up:
+            scale = np.minimum(scale, 1.0)
+        clipped = grads * scale
+        return clipped, (np.sqrt(np.sum(clipped**2)) if norm_after else norm)
+    return clip
+
+
+CLIP = Exercise(
+    "clip_by_global_norm", "clip_by_global_norm(grads, max_norm) -> (grads, norm)", ("grads", "norm"),
+    _clip_reference, _clip_cases,
+    (
+        Mistake(_clip_mistake(eps=0.0),
+                "divide by ‖g‖ + 1e-6, not by ‖g‖ alone: c = max_norm / (‖g‖ + 1e-6), as PyTorch does."),
+        Mistake(_clip_mistake(scale_up=True),
+                "clipping only scales down: when c ≥ 1 the gradient is already short enough; leave it unchanged."),
+        Mistake(_clip_mistake(eps=0.0, scale_up=True),
+                "clipping only scales down (leave a short gradient unchanged), and divides by ‖g‖ + 1e-6."),
+        Mistake(_clip_mistake(by_value=True),
+                "that clips each entry on its own (clipping by value). Clipping by norm multiplies the whole "
+                "gradient by one factor c, so its direction stays the same."),
+        Mistake(_clip_mistake(per_row=True),
+                "that is one norm per row; the global norm is one number over all entries of the array."),
+        Mistake(_clip_mistake(squared=True), "the norm is the square root of the sum of squares: √(Σ g²)."),
+        Mistake(_clip_mistake(norm_after=True),
+                "return the norm from before clipping (that is the number worth logging), not the clipped one."),
+    ),
+)
+
+
+def _warmup_cosine_reference(step, lr, warmup_steps, total_steps, min_lr=0.0):
+    return WarmupCosine(lr=lr, warmup_steps=warmup_steps, total_steps=total_steps, min_lr=min_lr,
+                        start_factor=0.0)(step)
+
+
+def _warmup_cosine_cases(rng: np.random.Generator) -> list[Case]:
+    warmup = int(rng.integers(5, 20))
+    total = warmup + int(rng.integers(50, 150))
+    lr = float(np.round(rng.uniform(0.001, 0.01), 4))
+    hyper = dict(lr=lr, warmup_steps=warmup, total_steps=total)
+    inside = int(rng.integers(1, warmup))
+    middle = int(rng.integers(warmup + 5, total - 5))
+    return [
+        Case("first_update", f"update 0 (the first), warm-up over {warmup} steps", [dict(step=0, **hyper)],
+             "the warm-up climbs linearly from 0: η · step / warmup_steps."),
+        Case("warmup", f"step {inside}, inside a warm-up of {warmup} steps", [dict(step=inside, **hyper)],
+             "during the warm-up (step < warmup_steps) the rate is η · step / warmup_steps."),
+        Case("peak", f"step {warmup} = warmup_steps, the first of the cosine", [dict(step=warmup, **hyper)],
+             "the cosine starts at step = warmup_steps, with the full rate η."),
+        Case("cosine", f"step {middle} of {total}, in the cosine part, min_lr = {lr / 10:g}",
+             [dict(step=middle, min_lr=lr / 10, **hyper)],
+             "after the warm-up, with p = (step − W) / (T − W): min_lr + (η − min_lr) (1 + cos πp) / 2."),
+        Case("after_end", f"step {total + 10}, after total_steps = {total}",
+             [dict(step=total + 10, min_lr=lr / 10, **hyper)],
+             "from step = total_steps on, the rate stays at min_lr."),
+    ]
+
+
+def _warmup_cosine_mistake(warmup_plus_one: bool = False, cosine_from_zero: bool = False, no_min_lr: bool = False,
+                           plain_cos: bool = False, no_clamp: bool = False) -> Callable:
+    def schedule(step, lr, warmup_steps, total_steps, min_lr=0.0):
+        if step < warmup_steps:
+            return lr * ((step + 1) if warmup_plus_one else step) / warmup_steps
+        if step >= total_steps and not no_clamp:
+            return min_lr
+        progress = step / total_steps if cosine_from_zero else (step - warmup_steps) / (total_steps - warmup_steps)
+        low = 0.0 if no_min_lr else min_lr
+        shape = math.cos(math.pi * progress) if plain_cos else (1 + math.cos(math.pi * progress)) / 2
+        return low + (lr - low) * shape
+    return schedule
+
+
+WARMUP_COSINE = Exercise(
+    "warmup_cosine", "warmup_cosine(step, lr, warmup_steps, total_steps, min_lr=0.0) -> lr", ("lr",),
+    _warmup_cosine_reference, _warmup_cosine_cases,
+    (
+        Mistake(_warmup_cosine_mistake(warmup_plus_one=True),
+                "the warm-up starts from 0: update 0 has rate 0 (η · step / W, not η · (step + 1) / W)."),
+        Mistake(_warmup_cosine_mistake(cosine_from_zero=True),
+                "the cosine starts where the warm-up ends: its progress is (step − W) / (T − W), not step / T."),
+        Mistake(_warmup_cosine_mistake(no_min_lr=True),
+                "the cosine goes down to min_lr, not to 0: min_lr + (η − min_lr) (1 + cos πp) / 2."),
+        Mistake(_warmup_cosine_mistake(plain_cos=True),
+                "use (1 + cos πp) / 2, which falls from 1 to 0; cos πp alone goes down to −1."),
+        Mistake(_warmup_cosine_mistake(no_clamp=True),
+                "after total_steps the cosine would climb again: from step = total_steps on, return min_lr."),
+    ),
+)
+
+
+# AMSGrad and Lion (lesson 09) ---------------------------------------------------------------
+
+
+def _amsgrad_reference(theta, grad, m, v, v_max, t, lr, beta1, beta2, eps):
+    rule = Adam(lr=lr, beta1=beta1, beta2=beta2, eps=eps, amsgrad=True)
+    theta, state = rule.step(theta, grad, AdamState(t=t, m=m, v=v, v_max=v_max))
+    return theta, state.m, state.v, state.v_max, state.t
+
+
+def _amsgrad_cases(rng: np.random.Generator) -> list[Case]:
+    hyper = dict(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    zeros = dict(m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(3), t=0)
+    v = _values(rng, 4, 0.1, 1)
+    v_max = v + np.array([0.5, 0.0, 1.0, 0.0])  # above v in two coordinates, equal in two
+    grad = _values(rng, 4, 0.2, 0.5) * rng.choice([-1, 1], 4)
+    grad[1] = 40.0 * np.sign(grad[1])  # a large gradient: there the new v exceeds v_max
+    return [
+        Case("first_step", "first step, from zero m, v, v_max (t = 0 before the step)",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), **zeros, **hyper)],
+             "t ← t + 1; m, v as in Adam; v_max ← max(v_max, v); then θ ← θ − η m̂ / (√(v_max / (1 − β₂ᵗ)) + ε)."),
+        Case("preset_state", "a later step (t = 5) where v_max is above v in some coordinates",
+             [dict(theta=_values(rng, 4), grad=grad, m=_values(rng, 4, -0.5, 0.5), v=v, v_max=v_max, t=5,
+                   **hyper)],
+             "v_max ← max(v_max, v) entry by entry with the new v; divide by √(v_max / (1 − β₂ᵗ)) + ε."),
+        Case("tiny_gradient", _TINY,
+             [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), **zeros, **hyper)], _EPS_HINT),
+        _trajectory("trajectory", dict(theta=_values(rng, 2, 0.5, 2), grad=None, m=np.zeros(2), v=np.zeros(2),
+                                       v_max=np.zeros(2), t=0, **hyper),
+                    20, "pass the returned m, v, v_max and t into the next step."),
+    ]
+
+
+def _amsgrad_like(theta, grad, m, v, v_max, t, lr, beta1, beta2, eps, *, max_of_hat=False, keep_old_max=False,
+                  no_max=False, eps_inside=False, count=True, correct=True, max_of_old_v=False):
+    """A deliberately configurable AMSGrad, used only to recognise mistakes."""
+    t_new = t + 1
+    m_new = beta1 * m + (1 - beta1) * grad
+    v_new = beta2 * v + (1 - beta2) * grad**2
+    c1, c2 = (1 - beta1**t_new, 1 - beta2**t_new) if correct else (1, 1)
+    if max_of_hat:  # keeps the largest v̂, and divides by it as it is
+        v_max_new = np.maximum(v_max, v_new / c2)
+        denominator = v_max_new
+    else:
+        v_max_new = np.maximum(v_max, v if max_of_old_v else v_new)
+        denominator = (v_new if no_max else v_max_new) / c2
+    root = np.sqrt(denominator + eps) if eps_inside else np.sqrt(denominator) + eps
+    theta = theta - lr * (m_new / c1) / root
+    return theta, m_new, v_new, (v_max if keep_old_max else v_max_new), (t_new if count else t)
+
+
+def _amsgrad_mistake(**flags: bool) -> Callable:
+    def step(*args, **kwargs):
+        return _amsgrad_like(*args, **kwargs, **flags)
+    return step
+
+
+AMSGRAD = Exercise(
+    "amsgrad_step", "amsgrad_step(theta, grad, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8) "
+                    "-> (theta, m, v, v_max, t)",
+    ("theta", "m", "v", "v_max", "t"), _amsgrad_reference, _amsgrad_cases,
+    (
+        Mistake(_amsgrad_mistake(max_of_hat=True),
+                "you kept the largest v̂ (bias-corrected). PyTorch keeps the largest raw v, "
+                "v_max ← max(v_max, v), and corrects when it divides: √(v_max / (1 − β₂ᵗ)) + ε."),
+        Mistake(_amsgrad_mistake(keep_old_max=True),
+                "return the new v_max = max(v_max, v), so that the next step remembers it."),
+        Mistake(_amsgrad_mistake(no_max=True),
+                "that is Adam's step: AMSGrad divides by the largest v so far, v_max ← max(v_max, v), not by v."),
+        Mistake(_amsgrad_mistake(max_of_old_v=True),
+                "take the maximum with the new v: update v first, then v_max ← max(v_max, v)."),
+        Mistake(_amsgrad_mistake(eps_inside=True), _EPS_INSIDE),
+        Mistake(_amsgrad_mistake(count=False), "return t + 1: count the step you just took."),
+        Mistake(_amsgrad_mistake(correct=False),
+                "no bias correction: divide m by (1 − β₁ᵗ) and v_max by (1 − β₂ᵗ)."),
+    ),
+)
+
+
+def _lion_reference(theta, grad, m, lr, beta1, beta2, weight_decay):
+    rule = Lion(lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay)
+    theta, state = rule.step(theta, grad, LionState(m=m))
+    return theta, state.m
+
+
+def _lion_cases(rng: np.random.Generator) -> list[Case]:
+    hyper = dict(lr=0.01, beta1=0.9, beta2=0.99, weight_decay=0.0)
+    m = _values(rng, 4, 0.2, 1) * rng.choice([-1, 1], 4)
+    # g = −8.5 m: c = β₁ m + (1 − β₁) g has m's sign, but c from the *updated* m has g's;
+    # g = −20 m: c has g's sign, but the updated m still has the old m's.
+    against = np.round(m * np.array([-8.5, -8.6, -20.0, -25.0]), 4)
+    return [
+        Case("first_step", "first step, from m = 0",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), m=np.zeros(3), **hyper)],
+             "c = β₁ m + (1 − β₁) g; θ ← θ − η sign(c); then m ← β₂ m + (1 − β₂) g."),
+        Case("against_momentum", "a gradient against the momentum (the order of c and m matters)",
+             [dict(theta=_values(rng, 4), grad=against, m=m, **hyper)],
+             "c uses the old m with β₁; m is updated with β₂ only after the step."),
+        Case("zero_direction", "a coordinate where c = 0 (zero gradient, zero momentum)",
+             [dict(theta=_values(rng, 3), grad=np.array([0.0, 1.0, -1.0]) * _values(rng, 3, 0.5, 2), m=np.zeros(3),
+                   **hyper)],
+             "sign(0) = 0 (np.sign does that): where c = 0 the coordinate does not move."),
+        Case("weight_decay", "a later step with weight decay λ = 0.1, η = 0.1",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), m=_values(rng, 3, -0.5, 0.5), lr=0.1, beta1=0.9,
+                   beta2=0.99, weight_decay=0.1)],
+             "θ ← θ − η (sign(c) + λ θ), with the θ from before the step."),
+        _trajectory("trajectory", dict(theta=_values(rng, 2, 0.5, 2), grad=None, m=np.zeros(2), **hyper), 20,
+                    "pass the returned m into the next step."),
+    ]
+
+
+def _lion_like(theta, grad, m, lr, beta1, beta2, weight_decay, *, m_first=False, sign_of_m=False, swapped=False,
+               no_sign=False, decay_without_lr=False, decay_after=False):
+    """A deliberately configurable Lion, used only to recognise mistakes."""
+    b_c, b_m = (beta2, beta1) if swapped else (beta1, beta2)
+    m_new = b_m * m + (1 - b_m) * grad
+    if sign_of_m:
+        c = m_new
+    else:
+        c = b_c * (m_new if m_first else m) + (1 - b_c) * grad
+    direction = c if no_sign else np.sign(c)
+    if decay_after:
+        return (theta - lr * direction) * (1 - lr * weight_decay), m_new
+    decay = weight_decay * theta / (lr if decay_without_lr else 1)
+    return theta - lr * (direction + decay), m_new
+
+
+def _lion_mistake(**flags: bool) -> Callable:
+    def step(*args, **kwargs):
+        return _lion_like(*args, **kwargs, **flags)
+    return step
+
+
+LION = Exercise(
+    "lion_step", "lion_step(theta, grad, m, lr, beta1=0.9, beta2=0.99, weight_decay=0.0) -> (theta, m)",
+    ("theta", "m"), _lion_reference, _lion_cases,
+    (
+        Mistake(_lion_mistake(m_first=True),
+                "you updated m before computing c: c = β₁ m + (1 − β₁) g uses the old m; update m after the step."),
+        Mistake(_lion_mistake(sign_of_m=True),
+                "you stepped along the sign of the updated m. Lion's direction is c = β₁ m + (1 − β₁) g, "
+                "with the old m and β₁; m ← β₂ m + (1 − β₂) g comes after."),
+        Mistake(_lion_mistake(swapped=True),
+                "β₁ and β₂ are swapped: β₁ (0.9) mixes the direction c, β₂ (0.99) updates the momentum m."),
+        Mistake(_lion_mistake(no_sign=True), "Lion steps by the sign of c: θ ← θ − η sign(c), not η c."),
+        Mistake(_lion_mistake(decay_without_lr=True),
+                "the decay is η λ θ: multiply λ θ by the learning rate, θ ← θ − η (sign(c) + λ θ)."),
+        Mistake(_lion_mistake(decay_after=True),
+                "decay the θ from before the step: θ ← θ − η (sign(c) + λ θ), not (θ − η sign(c)) (1 − η λ)."),
+    ),
+)
+
 #: Every exercise, by the name ``check`` looks up (lesson 05's Adam under its own key).
 EXERCISES: dict[str, Exercise] = {
     "gd_step": GD,
@@ -604,6 +893,10 @@ EXERCISES: dict[str, Exercise] = {
     "adam_step (no bias correction)": ADAM_UNCORRECTED,
     "adam_step": ADAM,
     "adamw_step": ADAMW,
+    "clip_by_global_norm": CLIP,
+    "warmup_cosine": WARMUP_COSINE,
+    "amsgrad_step": AMSGRAD,
+    "lion_step": LION,
 }
 
 
@@ -890,6 +1183,15 @@ QUESTIONS: dict[str, Question] = {
         "79fa72ed30b6f677",
         "look at where PyTorch's Adam puts λθ: into the gradient (before m and v), or onto θ directly?",
         choices=("L2", "decoupled")),
+    "warmup_cosine_midpoint": Question(
+        "the learning rate of update 550 under warm-up + cosine with η = 0.001, 100 warm-up steps, "
+        "1000 steps in all, min_lr = 0",
+        "5dd3115a5eee36c7",
+        "550 is past the warm-up: the cosine's progress is p = (step − W) / (T − W); the rate is η (1 + cos πp) / 2."),
+    "lion_step_length": Question(
+        "how far Lion moves each coordinate in one step, with η = 1e-4, no weight decay and c ≠ 0",
+        "b9ccd4f92803396a",
+        "the step is η sign(c), and |sign(c)| = 1 for every c ≠ 0, however large or small the gradient."),
 }
 
 

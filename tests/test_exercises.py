@@ -24,7 +24,7 @@ from lessons_lib.notebooks import cell_source
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = sorted((REPO / "exercises" / "source").glob("*.ipynb"))
 LESSONS = ["01_gradient_descent", "02_stochastic_gradients", "03_momentum", "04_adagrad_rmsprop", "05_adam",
-           "06_bias_correction", "07_adamw"]
+           "06_bias_correction", "07_adamw", "08_training", "09_beyond_adam"]
 
 
 def define(code: str) -> dict:
@@ -76,6 +76,10 @@ def test_the_source_solutions_pass_every_check():
         ("05_adam", "adam_step", {"bias_correction": False}),
         ("06_bias_correction", "adam_step", {}),
         ("07_adamw", "adamw_step", {}),
+        ("08_training", "clip_by_global_norm", {}),
+        ("08_training", "warmup_cosine", {}),
+        ("09_beyond_adam", "amsgrad_step", {}),
+        ("09_beyond_adam", "lion_step", {}),
     ]
     assert len(functions) == len(EXERCISES)
     for lesson, name, options in functions:
@@ -197,6 +201,89 @@ def gd_step(theta, grad, lr):
     "adam: one value missing": (
         ADAM.replace(", m, v, t\n", ", m, v\n"), {}, "first step, from zero moments (t = 0 before the step)",
         "it must return 4 values, (theta, m, v, t)"),
+    "clip: no 1e-6 added to the norm": (
+        """
+def clip_by_global_norm(grads, max_norm):
+    norm = np.linalg.norm(grads)
+    return (grads * (max_norm / norm) if norm > max_norm else grads), norm
+""", {}, "a gradient exactly max_norm long (the 1e-6 shows)", "divide by ‖g‖ + 1e-6"),
+    "clip: a short gradient scaled up": (
+        """
+def clip_by_global_norm(grads, max_norm):
+    norm = np.sqrt(np.sum(grads**2))
+    return grads * max_norm / (norm + 1e-6), norm
+""", {}, "a short gradient (norm below max_norm): left as it is", "clipping only scales down"),
+    "clip: clipped by value": (
+        """
+def clip_by_global_norm(grads, max_norm):
+    return np.clip(grads, -max_norm, max_norm), np.sqrt(np.sum(grads**2))
+""", {}, "a long gradient (norm about 5), max_norm = 1", "clipping by value"),
+    "clip: only the clipped gradient returned": (
+        """
+def clip_by_global_norm(grads, max_norm):
+    norm = np.sqrt(np.sum(grads**2))
+    return grads * min(1, max_norm / (norm + 1e-6))
+""", {}, "a long gradient (norm about 5), max_norm = 1", "it must return 2 values, (grads, norm)"),
+    "warmup_cosine: warm-up one step ahead": (
+        """
+def warmup_cosine(step, lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    if step >= total_steps:
+        return min_lr
+    p = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + (lr - min_lr) * (1 + np.cos(np.pi * p)) / 2
+""", {}, "update 0 (the first)", "update 0 has rate 0"),
+    "warmup_cosine: cosine counted from step 0": (
+        """
+def warmup_cosine(step, lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return lr * step / warmup_steps
+    if step >= total_steps:
+        return min_lr
+    return min_lr + (lr - min_lr) * (1 + np.cos(np.pi * step / total_steps)) / 2
+""", {}, "step ", "the cosine starts where the warm-up ends"),
+    "amsgrad: max of v-hat instead of v": (
+        """
+def amsgrad_step(theta, grad, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    t = t + 1
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    v_max = np.maximum(v_max, v / (1 - beta2**t))
+    return theta - lr * m / (1 - beta1**t) / (np.sqrt(v_max) + eps), m, v, v_max, t
+""", {}, "first step, from zero m, v, v_max (t = 0 before the step)", "you kept the largest v̂"),
+    "amsgrad: v_max not kept in the state": (
+        """
+def amsgrad_step(theta, grad, m, v, v_max, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    t = t + 1
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    largest = np.maximum(v_max, v)
+    return theta - lr * m / (1 - beta1**t) / (np.sqrt(largest / (1 - beta2**t)) + eps), m, v, v_max, t
+""", {}, "first step, from zero m, v, v_max (t = 0 before the step)", "return the new v_max"),
+    "amsgrad: plain Adam": (
+        ADAM.replace("adam_step(theta, grad, m, v, t,", "amsgrad_step(theta, grad, m, v, v_max, t,")
+            .replace(", m, v, t\n", ", m, v, np.maximum(v_max, v), t\n"),
+        {}, "a later step (t = 5) where v_max is above v", "that is Adam's step"),
+    "lion: m updated before c": (
+        """
+def lion_step(theta, grad, m, lr, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    m = beta2 * m + (1 - beta2) * grad
+    c = beta1 * m + (1 - beta1) * grad
+    return theta - lr * (np.sign(c) + weight_decay * theta), m
+""", {}, "a gradient against the momentum", "you updated m before computing c"),
+    "lion: betas swapped": (
+        """
+def lion_step(theta, grad, m, lr, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    c = beta2 * m + (1 - beta2) * grad
+    return theta - lr * (np.sign(c) + weight_decay * theta), beta1 * m + (1 - beta1) * grad
+""", {}, "first step, from m = 0", "β₁ and β₂ are swapped"),
+    "lion: no sign": (
+        """
+def lion_step(theta, grad, m, lr, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    c = beta1 * m + (1 - beta1) * grad
+    return theta - lr * (c + weight_decay * theta), beta2 * m + (1 - beta2) * grad
+""", {}, "first step, from m = 0", "Lion steps by the sign of c"),
     "rmsprop: signature changed": (
         """
 def rmsprop_step(theta, grad, square_avg, lr, beta=0.99):
@@ -291,6 +378,14 @@ def test_a_wrong_answer_gets_a_hint_but_not_the_answer():
 def test_a_non_answer_is_named(value, words):
     result = check_answer("lr_max", value)
     assert not result and words in result.report()
+
+
+@pytest.mark.parametrize("question, right, wrong", [("warmup_cosine_midpoint", 5e-4, 1e-3),
+                                                   ("lion_step_length", 1e-4, 1e-2)])
+def test_the_questions_of_lessons_08_and_09(question, right, wrong):
+    assert check_answer(question, right)
+    result = check_answer(question, wrong)
+    assert not result and "hint:" in result.report()
 
 
 def test_answers_in_words():

@@ -65,7 +65,7 @@ def points(row: dict, exercise: str) -> dict[str, float]:
 def test_the_run_succeeds_and_prints_a_summary(graded):
     assert graded["code"] == 0
     printed = graded["printed"]
-    assert "Graded 13 students on 7 exercises" in printed
+    assert "Graded 13 students on 9 exercises" in printed
     assert "Totals: mean" in printed and "median" in printed
     assert "Tests passed:" in printed and "01_gradient_descent:gd_step_trajectory" in printed
     assert f"Gradebook: {graded['out']}" in printed
