@@ -90,6 +90,20 @@ def draw_loss_curve(ax: Axes, trajectory: Trajectory, min_loss: float = 0.0, lab
     return line
 
 
+def draw_lr_sweep(ax: Axes, lrs: np.ndarray, losses: np.ndarray, label: str, color: str, top: float) -> None:
+    """One optimizer's learning-rate search: its loss after training against η, the lowest point circled.
+
+    Losses above ``top`` (infinite for a run that diverged) are drawn at ``top``,
+    as triangles, so that one bad run does not stretch the axis.
+    """
+    off = losses > top
+    shown = np.where(off, top, losses)
+    ax.plot(lrs, shown, marker=".", color=color, label=label)
+    ax.plot(lrs[off], shown[off], marker="^", linestyle="none", color=color)
+    best = int(np.argmin(losses))
+    ax.plot(lrs[best], losses[best], marker="o", markersize=10, markerfacecolor="none", color=color, markeredgewidth=1.5)
+
+
 def plot_race(surface: Surface, trajectories: Sequence[Trajectory]) -> Figure:
     """Trajectories over the contour map (left) and their loss curves (right), in one fixed-size figure."""
     check_surface_and_trajectories(surface, trajectories)

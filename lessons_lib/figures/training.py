@@ -32,6 +32,7 @@ from matplotlib.ticker import NullLocator
 from lessons_lib.checks import as_float_array, check_learning_rate, check_positive, check_positive_int
 from lessons_lib.data import Dataset
 from lessons_lib.mlp import MLP
+from lessons_lib.plotting import draw_lr_sweep
 from lessons_lib.race import COLORS
 from lessons_lib.training import TrainingRecord, train
 from lessons_lib.widgets import LiveFigure, log_slider
@@ -187,13 +188,7 @@ def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]]) 
     fig, ax = plt.subplots(figsize=(8.0, 4.2), layout="constrained")
     for (label, records), color in zip(search.items(), COLORS):
         losses = np.array([final_validation_loss(r) for r in records])
-        off = losses > SEARCH_LOSS_TOP
-        shown = np.where(off, SEARCH_LOSS_TOP, losses)
-        ax.plot(lrs, shown, marker=".", color=color, label=label)
-        ax.plot(lrs[off], shown[off], marker="^", linestyle="none", color=color)
-        best = int(np.argmin(losses))
-        ax.plot(lrs[best], losses[best], marker="o", markersize=11, markerfacecolor="none", color=color,
-                markeredgewidth=1.5)
+        draw_lr_sweep(ax, lrs, losses, label, color, top=SEARCH_LOSS_TOP)
     _log_axis(ax, "x")
     _log_axis(ax, "y")
     ax.set_ylim(top=SEARCH_LOSS_TOP * 1.4)

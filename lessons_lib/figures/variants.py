@@ -34,7 +34,14 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from lessons_lib import optim
 from lessons_lib.checks import as_float_array, check_beta, check_learning_rate, check_positive_int
-from lessons_lib.plotting import RACE_FIGSIZE, SMALLEST_GAP, check_surface_and_trajectories, draw_contours
+from lessons_lib.figures.training import final_validation_loss
+from lessons_lib.plotting import (
+    RACE_FIGSIZE,
+    SMALLEST_GAP,
+    check_surface_and_trajectories,
+    draw_contours,
+    draw_lr_sweep,
+)
 from lessons_lib.race import COLORS, LiveRace
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import SURFACES, get_surface
@@ -383,9 +390,8 @@ def _check_record(record: object, name: str) -> TrainingRecord:
 
 
 def final_val_loss(record: TrainingRecord) -> float:
-    """The validation loss after the last epoch; infinity for a run that diverged."""
-    record = _check_record(record, "record")
-    return float("inf") if record.diverged_at is not None else float(record.val_loss[-1])
+    """The validation loss after the last epoch; infinity for a run that diverged (lesson 08's measure)."""
+    return final_validation_loss(_check_record(record, "record"))
 
 
 def sweep_figure(lrs: object, sweep: Mapping[str, Sequence[TrainingRecord]], top: float = 10.0) -> Figure:
@@ -406,14 +412,7 @@ def sweep_figure(lrs: object, sweep: Mapping[str, Sequence[TrainingRecord]], top
         if isinstance(records, TrainingRecord) or not isinstance(records, Sequence) or len(records) != len(lrs):
             raise ValueError(f"sweep[{label!r}] must hold one TrainingRecord per learning rate ({len(lrs)})")
         losses = np.array([final_val_loss(_check_record(r, f"sweep[{label!r}]")) for r in records])
-        color = runner_color(label)
-        off = losses > top
-        shown = np.where(off, top, losses)
-        ax.plot(lrs, shown, marker=".", color=color, label=label)
-        ax.plot(lrs[off], shown[off], marker="^", linestyle="none", color=color)
-        best = int(np.argmin(losses))
-        ax.plot(lrs[best], losses[best], marker="o", markersize=10, markerfacecolor="none", color=color,
-                markeredgewidth=1.5)
+        draw_lr_sweep(ax, lrs, losses, label, runner_color(label), top)
     _log_axis(ax, "x")
     _log_axis(ax, "y")
     ax.set_ylim(top=top * 1.4)
