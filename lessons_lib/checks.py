@@ -75,11 +75,12 @@ def check_positive_int(value: object, name: str) -> int:
     return int(value)
 
 
-def as_float_array(value: object, name: str) -> np.ndarray:
+def as_float_array(value: object, name: str, if_not_finite: str = "every entry must be finite") -> np.ndarray:
     """Return ``value`` as a float64 array with only finite entries.
 
     Accepts numbers, lists and arrays of integers or floats; refuses text,
     booleans and complex numbers rather than guessing what was meant.
+    ``if_not_finite`` ends the message for NaN or infinite entries.
     """
     try:
         array = np.asarray(value)
@@ -89,7 +90,7 @@ def as_float_array(value: object, name: str) -> np.ndarray:
         raise ValueError(f"{name} must hold real numbers (integers or floats), got dtype {array.dtype}")
     array = array.astype(np.float64, copy=False)
     if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinity; every entry must be finite")
+        raise ValueError(f"{name} contains NaN or infinity; {if_not_finite}")
     return array
 
 

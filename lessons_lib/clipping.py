@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lessons_lib.checks import check_number
+from lessons_lib.checks import as_float_array, check_number
 
 #: Added to the norm before dividing, as in PyTorch (so an all-zero gradient divides by 1e-6, not by 0).
 NORM_EPS = 1e-6
@@ -83,15 +83,4 @@ def _as_list(grads: object) -> list[np.ndarray]:
 
 def _as_gradient(value: object, name: str) -> np.ndarray:
     """One gradient: a float64 array of finite real numbers."""
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
-    if array.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must hold real numbers (integers or floats), got dtype {array.dtype}")
-    array = array.astype(np.float64, copy=False)
-    if not np.isfinite(array).all():
-        raise ValueError(
-            f"{name} contains NaN or infinity; clipping cannot repair that (the run has already diverged)"
-        )
-    return array
+    return as_float_array(value, name, if_not_finite="clipping cannot repair that (the run has already diverged)")

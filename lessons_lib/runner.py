@@ -114,7 +114,7 @@ def run(
     Everything runs under ``np.errstate(all="ignore")``: an overflow inside
     the gradient, the loss or the rule shows up as divergence, not as a warning.
     """
-    _check_rule(rule)
+    check_rule(rule)
     grad_fn, loss_fn = _problem_functions(problem, loss)
     if isinstance(problem, Surface):
         theta = check_points(start, "start")
@@ -220,7 +220,7 @@ def _add_losses(path: Trajectory, loss_fn: Callable[[np.ndarray], object], all_a
     )
 
 
-def _check_rule(rule: object) -> None:
+def check_rule(rule: object) -> None:
     """Raise unless ``rule`` is an object with callable ``init`` and ``step`` methods."""
     if isinstance(rule, type):
         name = rule.__name__

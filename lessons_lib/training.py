@@ -39,6 +39,7 @@ from lessons_lib.checks import check_flag, check_positive, check_positive_int
 from lessons_lib.clipping import clip_by_global_norm
 from lessons_lib.data import Dataset, minibatches
 from lessons_lib.mlp import MLP
+from lessons_lib.runner import check_rule
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +85,15 @@ class TrainingRecord:
         return len(self.train_loss) - 1
 
 
+def check_record(record: object, name: str = "record") -> TrainingRecord:
+    """``record`` itself if it is a TrainingRecord, else a ValueError naming the argument."""
+    if not isinstance(record, TrainingRecord):
+        raise ValueError(
+            f"{name} must be a TrainingRecord (what lessons_lib.training.train returns), got {type(record).__name__}"
+        )
+    return record
+
+
 def train(
     rule: object,
     model: MLP,
@@ -110,7 +120,7 @@ def train(
     * ``progress=True`` shows a progress bar over the epochs (tqdm's,
       notebook-aware).
     """
-    _check_rule(rule)
+    check_rule(rule)
     if not isinstance(model, MLP):
         raise ValueError(f"model must be a lessons_lib.mlp.MLP, got {type(model).__name__}")
     if not isinstance(data, Dataset):
@@ -210,12 +220,3 @@ def _epochs(epochs: int, progress: bool, name: str) -> range:
     # No times or rates in the bar: what a notebook stores of it stays the same from run to run.
     bar_format = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} epochs"
     return tqdm(range(epochs), desc=name, leave=False, bar_format=bar_format)
-
-
-def _check_rule(rule: object) -> None:
-    """Raise unless ``rule`` is an update rule object with ``init`` and ``step``."""
-    if isinstance(rule, type):
-        raise ValueError(f"rule must be an update rule object such as {rule.__name__}(), not the class {rule.__name__}")
-    for method in ("init", "step"):
-        if not callable(getattr(rule, method, None)):
-            raise ValueError(f"rule must be an update rule with init(theta) and step(theta, grad, state); {rule!r} has no {method}")

@@ -34,7 +34,7 @@ from lessons_lib.data import Dataset
 from lessons_lib.mlp import MLP
 from lessons_lib.plotting import draw_lr_sweep
 from lessons_lib.race import COLORS
-from lessons_lib.training import TrainingRecord, train
+from lessons_lib.training import TrainingRecord, check_record, train
 from lessons_lib.widgets import LiveFigure, log_slider
 
 #: Losses above this are drawn at the top edge of the search figure, as "off the chart".
@@ -134,16 +134,9 @@ def plot_digits(X: np.ndarray, y: np.ndarray, count: int = 12) -> Figure:
 # --- the learning-rate search --------------------------------------------------------------------
 
 
-def _check_record(record: object, name: str) -> TrainingRecord:
-    if not isinstance(record, TrainingRecord):
-        raise ValueError(f"{name} must be a TrainingRecord (what lessons_lib.training.train returns), "
-                         f"got {type(record).__name__}")
-    return record
-
-
 def final_validation_loss(record: TrainingRecord) -> float:
     """The validation loss after the last epoch, or infinity if the run diverged (it has no last epoch)."""
-    record = _check_record(record, "record")
+    record = check_record(record, "record")
     if record.diverged_at is not None:
         return math.inf
     loss = float(record.val_loss[-1])
@@ -171,7 +164,7 @@ def _check_runs_per_name(runs: object, name: str, length: int | None = None) -> 
             raise ValueError(f"{name}[{label!r}] must be a non-empty list of TrainingRecords")
         if length is not None and len(records) != length:
             raise ValueError(f"{name}[{label!r}] must hold one run per learning rate ({length}), got {len(records)}")
-        checked[str(label)] = [_check_record(r, f"{name}[{label!r}]") for r in records]
+        checked[str(label)] = [check_record(r, f"{name}[{label!r}]") for r in records]
     return checked
 
 
@@ -261,7 +254,7 @@ def plot_schedule_runs(runs: Mapping[str, TrainingRecord],
     fig, (ax_lr, ax_loss) = plt.subplots(2, 1, figsize=(8.0, 5.6), layout="constrained", sharex=True,
                                          height_ratios=(1, 1.4))
     for label, record, style in styles:
-        record = _check_record(record, f"the run {label!r}")
+        record = check_record(record, f"the run {label!r}")
         ax_lr.plot(np.arange(record.steps_run), record.lrs, label=label, **style)
         epoch_ends = np.minimum(np.arange(record.epochs_run + 1) * record.steps_per_epoch, record.steps_run)
         ax_loss.plot(epoch_ends, record.train_loss, marker=".", label=label, **style)
@@ -286,7 +279,7 @@ def plot_clipping(runs: Mapping[str, TrainingRecord], clip_norm: float, ceiling:
     ceiling = check_positive(ceiling, "ceiling")
     if not isinstance(runs, Mapping) or not runs or len(runs) > len(COLORS):
         raise ValueError(f"runs must be a dict: label -> TrainingRecord, with 1 to {len(COLORS)} runs")
-    records = {label: _check_record(record, f"runs[{label!r}]") for label, record in runs.items()}
+    records = {label: check_record(record, f"runs[{label!r}]") for label, record in runs.items()}
     fig, (ax_norm, ax_loss) = plt.subplots(1, 2, figsize=(11.0, 3.8), layout="constrained", sharex=True)
     lowest = {ax_norm: clip_norm, ax_loss: ceiling}
     for (label, record), color in zip(records.items(), COLORS):

@@ -45,7 +45,7 @@ from lessons_lib.plotting import (
 from lessons_lib.race import COLORS, LiveRace
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import SURFACES, get_surface
-from lessons_lib.training import TrainingRecord
+from lessons_lib.training import TrainingRecord, check_record
 from lessons_lib.widgets import log_slider
 
 #: Adam's variants, in the order of the lesson.
@@ -382,16 +382,9 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]], left: 
 # --- training on digits ---------------------------------------------------------------------------
 
 
-def _check_record(record: object, name: str) -> TrainingRecord:
-    if not isinstance(record, TrainingRecord):
-        raise ValueError(f"{name} must be a TrainingRecord (what lessons_lib.training.train returns), "
-                         f"got {type(record).__name__}")
-    return record
-
-
 def final_val_loss(record: TrainingRecord) -> float:
     """The validation loss after the last epoch; infinity for a run that diverged (lesson 08's measure)."""
-    return final_validation_loss(_check_record(record, "record"))
+    return final_validation_loss(check_record(record, "record"))
 
 
 def sweep_figure(lrs: object, sweep: Mapping[str, Sequence[TrainingRecord]], top: float = 10.0) -> Figure:
@@ -411,7 +404,7 @@ def sweep_figure(lrs: object, sweep: Mapping[str, Sequence[TrainingRecord]], top
     for label, records in sweep.items():
         if isinstance(records, TrainingRecord) or not isinstance(records, Sequence) or len(records) != len(lrs):
             raise ValueError(f"sweep[{label!r}] must hold one TrainingRecord per learning rate ({len(lrs)})")
-        losses = np.array([final_val_loss(_check_record(r, f"sweep[{label!r}]")) for r in records])
+        losses = np.array([final_val_loss(check_record(r, f"sweep[{label!r}]")) for r in records])
         draw_lr_sweep(ax, lrs, losses, label, runner_color(label), top)
     _log_axis(ax, "x")
     _log_axis(ax, "y")
@@ -454,7 +447,7 @@ def troubleshooting_figure(diverges: Sequence[TrainingRecord], too_slow: Sequenc
         if isinstance(pair, TrainingRecord) or not isinstance(pair, Sequence) or len(pair) != 2:
             raise ValueError(f"{key.replace(' ', '_')} must be a pair (problem, fix) of TrainingRecords")
         for record in pair:
-            _check_record(record, key.replace(" ", "_"))
+            check_record(record, key.replace(" ", "_"))
         if len(labels.get(key, ("problem", "fix"))) != 2:
             raise ValueError(f"labels[{key!r}] must name the two runs (problem, fix)")
 
