@@ -15,12 +15,6 @@ from lessons_lib.runner import run  # noqa: E402
 from lessons_lib.surfaces import get_surface  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 def numpy_adam_step(theta, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam as the lesson writes it, for replaying a step function."""
     t, m, v = state

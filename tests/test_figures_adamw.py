@@ -4,7 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -14,12 +13,6 @@ from lessons_lib.optim import SGD, Adam, AdamW  # noqa: E402
 from lessons_lib.runner import Trajectory, run  # noqa: E402
 
 VALLEY = lesson07.SHIFTED_VALLEY
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 # --- the shifted valley --------------------------------------------------------------------------

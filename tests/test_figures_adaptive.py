@@ -1,6 +1,5 @@
 """lessons_lib.figures.adaptive: the replays, ε factors, the 45° map and the race of lesson 04."""
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -9,12 +8,6 @@ from lessons_lib.figures import adaptive
 from lessons_lib.optim import SGD, AdaGrad, Adam, RMSprop
 from lessons_lib.runner import run
 from lessons_lib.surfaces import get_surface
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 # --- replay ----------------------------------------------------------------------------------

@@ -6,11 +6,10 @@ matplotlib.use("Agg")
 
 from dataclasses import dataclass  # noqa: E402
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from lessons_lib.data import load_digits_classification, load_diabetes_regression  # noqa: E402
+from lessons_lib.data import load_diabetes_regression  # noqa: E402
 from lessons_lib.figures import bias_correction as lesson06  # noqa: E402
 from lessons_lib.figures.stochastic import exponential_average  # noqa: E402
 from lessons_lib.mlp import MLP  # noqa: E402
@@ -18,17 +17,6 @@ from lessons_lib.optim import SGD, Adam  # noqa: E402
 from lessons_lib.training import train  # noqa: E402
 
 MODEL = MLP((64, 32, 10))
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits_classification(seed=0)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 # --- averages that start at zero -------------------------------------------------------------------

@@ -4,7 +4,6 @@ thing, and refuse bad input."""
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -20,12 +19,6 @@ from lessons_lib.figures.gradient_descent import (
 from lessons_lib.surfaces import get_surface
 
 VALLEY = get_surface("valley")
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 # --- stability_verdict: the words under the explorer ---------------------------------

@@ -16,12 +16,6 @@ from lessons_lib.surfaces import get_surface  # noqa: E402
 VALLEY = get_surface("valley")
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 # --- first_step_below and steps_to_reach ----------------------------------------------------------
 
 

@@ -15,12 +15,6 @@ from lessons_lib.figures.schedules import KINDS, ScheduleShaper, plot_schedules 
 from lessons_lib.schedules import Constant, Cosine, Exponential, StepDecay, WarmupCosine  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def shaper():
     return ScheduleShaper()

@@ -5,7 +5,6 @@ import math
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -37,12 +36,6 @@ def problem():
     X = rng.normal(size=(N, D))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.normal(size=N)
     return X, y
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 # --- the equations -------------------------------------------------------------------------------

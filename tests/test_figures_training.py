@@ -9,27 +9,14 @@ import dataclasses  # noqa: E402
 import math  # noqa: E402
 
 import ipywidgets as widgets  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lessons_lib.data import load_digits_classification  # noqa: E402
 from lessons_lib.figures import training as lesson08  # noqa: E402
 from lessons_lib.mlp import MLP  # noqa: E402
 from lessons_lib.optim import SGD, Adam  # noqa: E402
 from lessons_lib.training import TrainingRecord, train  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits_classification(seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -18,12 +17,6 @@ from lessons_lib.surfaces import get_surface
 from lessons_lib.training import train
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "torch_reference.json"
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,6 @@ from lessons_lib.training import train
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return load_digits_classification(seed=0)
-
-
-@pytest.fixture(scope="module")
 def model():
     return MLP((64, 16, 10))
 
