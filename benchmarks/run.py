@@ -38,7 +38,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def widget_latency(racers: int, changes: int = 30) -> tuple[float, float]:
     """Median and 90th percentile (ms) from a learning-rate change to a new image, with ``racers`` racing."""
-    from lessons_lib.playground import Playground
+    from lessons_lib.figures.playground import Playground
 
     playground = Playground(surface="himmelblau", steps=200)
     for index, box in enumerate(playground.racing):
@@ -57,7 +57,7 @@ def widget_latency(racers: int, changes: int = 30) -> tuple[float, float]:
 
 def notebook_times() -> list[tuple[str, float]]:
     """Seconds to execute each notebook of notebooks/ in a fresh kernel (the files are not changed)."""
-    from lessons_lib.notebooks import execute
+    from lessons_lib.tooling.notebooks import execute
 
     results = []
     for path in sorted((REPO / "notebooks").glob("*.ipynb")):

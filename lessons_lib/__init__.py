@@ -1,19 +1,22 @@
 """lessons_lib: the small library behind the optimizer course.
 
-Modules, one concern each:
+The learner's core, one concern a module (read these):
 
-* ``lessons_lib.optim`` -- the update rules (SGD, momentum, AdaGrad, RMSprop, Adam, AdamW);
+* ``lessons_lib.optim`` -- the update rules, each its docstring's equations line for line;
 * ``lessons_lib.surfaces`` -- 2-D loss surfaces with analytic gradients;
-* ``lessons_lib.runner`` -- run a rule on a surface and keep the trajectory;
-* ``lessons_lib.plotting`` -- contour plots and trajectories;
-* ``lessons_lib.widgets``, ``lessons_lib.race``, ``lessons_lib.playground`` -- live figures for controls;
+* ``lessons_lib.runner`` -- run a rule on a surface, or replay a fixed gradient sequence;
 * ``lessons_lib.data`` -- small real data sets that ship with scikit-learn;
-* ``lessons_lib.figures`` -- the figures and widgets of one lesson each;
-* ``lessons_lib.exercises`` -- the self-checks of the graded exercises;
-* ``lessons_lib.exercise_notebooks``, ``lessons_lib.grade`` -- generate student notebooks, grade a class;
-* ``lessons_lib.environment`` -- the setup check of lesson 00;
-* ``lessons_lib.checks`` -- the argument checks behind the clear error messages;
-* ``lessons_lib.notebooks`` -- re-execute notebooks and compare their figures (for maintainers).
+* ``lessons_lib.mlp`` -- a numpy network with its backpropagation written out;
+* ``lessons_lib.training`` -- the minibatch training loop;
+* ``lessons_lib.schedules`` -- learning-rate schedules;
+* ``lessons_lib.clipping`` -- gradient clipping by global norm;
+* ``lessons_lib.checks`` -- the argument checks behind the clear error messages.
+
+Two sub-packages a learner can skip:
+
+* ``lessons_lib.figures`` -- drawing: the figures and live widgets of every lesson;
+* ``lessons_lib.tooling`` -- for instructors and maintainers: self-checks, grading,
+  student notebooks, re-running notebooks, the nbval plugin, the setup check.
 """
 
 __version__ = "0.1.0"

@@ -9,10 +9,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from lessons_lib import environment
-from lessons_lib.environment import CORE_PACKAGES, environment_report, pinned_versions
+from lessons_lib.tooling import environment
+from lessons_lib.tooling.environment import CORE_PACKAGES, environment_report, pinned_versions
 from lessons_lib.optim import SGD, Adam
-from lessons_lib.plotting import RACE_FIGSIZE, draw_contours, loss_grid, plot_race
+from lessons_lib.figures.plotting import RACE_FIGSIZE, draw_contours, loss_grid, plot_race
 from lessons_lib.runner import run
 from lessons_lib.surfaces import SURFACES, get_surface
 

@@ -3,7 +3,7 @@
 * A right implementation passes every check; each typical mistake fails with a
   message that names the case and gives the hint for that mistake.
 * The student notebooks leak no solution and no hidden test, and are exactly what
-  ``python -m lessons_lib.exercise_notebooks generate`` makes from the sources.
+  ``python -m lessons_lib.tooling.student_notebooks generate`` makes from the sources.
 * The sources run cleanly, hidden tests included (in-process here; the grader's
   tests run them in real kernels).
 """
@@ -17,9 +17,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from lessons_lib import exercise_notebooks as gen
-from lessons_lib.exercises import EXERCISES, QUESTIONS, check, check_answer
-from lessons_lib.notebooks import cell_source
+from lessons_lib.tooling import student_notebooks as gen
+from lessons_lib.tooling.self_checks import EXERCISES, QUESTIONS, check, check_answer
+from lessons_lib.tooling.notebooks import cell_source
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = sorted((REPO / "exercises" / "source").glob("*.ipynb"))
@@ -446,7 +446,7 @@ def test_there_is_an_exercise_per_lesson_and_a_student_notebook_per_source():
 
 
 def test_committed_student_notebooks_are_what_the_generator_makes():
-    assert gen.stale_notebooks() == [], "run: python -m lessons_lib.exercise_notebooks generate"
+    assert gen.stale_notebooks() == [], "run: python -m lessons_lib.tooling.student_notebooks generate"
 
 
 def test_the_generator_is_byte_stable(tmp_path):

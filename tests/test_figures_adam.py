@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lessons_lib.figures import adam as lesson05  # noqa: E402
+from lessons_lib.figures import lesson05_adam as lesson05  # noqa: E402
 from lessons_lib.optim import SGD, Adam, RMSprop  # noqa: E402
 from lessons_lib.runner import run  # noqa: E402
 from lessons_lib.surfaces import get_surface  # noqa: E402

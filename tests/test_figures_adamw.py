@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lessons_lib.figures import adamw as lesson07  # noqa: E402
+from lessons_lib.figures import lesson07_adamw as lesson07  # noqa: E402
 from lessons_lib.optim import SGD, Adam, AdamW  # noqa: E402
 from lessons_lib.runner import Trajectory, run  # noqa: E402
 

@@ -1,10 +1,10 @@
-"""lessons_lib.figures.adaptive: the replays, ε factors, the 45° map and the race of lesson 04."""
+"""lessons_lib.figures.lesson04_adagrad_rmsprop: the replays, ε factors, the 45° map and the race of lesson 04."""
 
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from lessons_lib.figures import adaptive
+from lessons_lib.figures import lesson04_adagrad_rmsprop as adaptive
 from lessons_lib.optim import SGD, AdaGrad, Adam, RMSprop
 from lessons_lib.runner import run
 from lessons_lib.surfaces import get_surface

@@ -10,8 +10,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from lessons_lib.data import load_diabetes_regression  # noqa: E402
-from lessons_lib.figures import bias_correction as lesson06  # noqa: E402
-from lessons_lib.figures.stochastic import exponential_average  # noqa: E402
+from lessons_lib.figures import lesson06_bias_correction as lesson06  # noqa: E402
+from lessons_lib.figures.lesson02_stochastic_gradients import exponential_average  # noqa: E402
 from lessons_lib.mlp import MLP  # noqa: E402
 from lessons_lib.optim import SGD, Adam  # noqa: E402
 from lessons_lib.training import train  # noqa: E402

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from lessons_lib.figures.gradient_descent import (
+from lessons_lib.figures.lesson01_gradient_descent import (
     LearningRateExplorer,
     direction_word,
     plot_1d_runs,

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from lessons_lib.figures import momentum as lesson03  # noqa: E402
+from lessons_lib.figures import lesson03_momentum as lesson03  # noqa: E402
 from lessons_lib.optim import SGD  # noqa: E402
 from lessons_lib.runner import run  # noqa: E402
 from lessons_lib.surfaces import get_surface  # noqa: E402

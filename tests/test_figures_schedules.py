@@ -1,4 +1,4 @@
-"""lessons_lib.figures.schedules: the shaper draws what the library computes, redraws on every control, refuses
+"""lessons_lib.figures.lesson08_schedules: the shaper draws what the library computes, redraws on every control, refuses
 bad input; plot_schedules draws each schedule's values."""
 
 import matplotlib
@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lessons_lib.figures.schedules import KINDS, ScheduleShaper, plot_schedules  # noqa: E402
+from lessons_lib.figures.lesson08_schedules import KINDS, ScheduleShaper, plot_schedules  # noqa: E402
 from lessons_lib.schedules import Constant, Cosine, Exponential, StepDecay, WarmupCosine  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from lessons_lib.data import minibatches
-from lessons_lib.figures.stochastic import (
+from lessons_lib.figures.lesson02_stochastic_gradients import (
     AveragingLab,
     BatchSizeLab,
     MinibatchGradients,

@@ -1,4 +1,4 @@
-"""lessons_lib.figures.training (lesson 08): the progress bar stores no times, the figures draw what the records
+"""lessons_lib.figures.lesson08_training (lesson 08): the progress bar stores no times, the figures draw what the records
 hold, the lab redraws on every control and reports divergence and clipping, and bad input is refused by name."""
 
 import matplotlib
@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lessons_lib.figures import training as lesson08  # noqa: E402
+from lessons_lib.figures import lesson08_training as lesson08  # noqa: E402
 from lessons_lib.mlp import MLP  # noqa: E402
 from lessons_lib.optim import SGD, Adam  # noqa: E402
 from lessons_lib.training import TrainingRecord, train  # noqa: E402

@@ -1,4 +1,4 @@
-"""lessons_lib.figures.variants: the deltas, the rules, the figures, the live race and the reference replay of lesson 09."""
+"""lessons_lib.figures.lesson09_beyond_adam: the deltas, the rules, the figures, the live race and the reference replay of lesson 09."""
 
 import dataclasses
 import json
@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from lessons_lib.data import load_digits_classification
-from lessons_lib.figures import variants
+from lessons_lib.figures import lesson09_beyond_adam as variants
 from lessons_lib.mlp import MLP
 from lessons_lib.optim import AdaBelief, Adam, Adamax, Lion, Lookahead, NAdam, RAdam
 from lessons_lib.runner import run

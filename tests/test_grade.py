@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from lessons_lib.exercise_notebooks import EXERCISE_KEY
-from lessons_lib.grade import FEEDBACK_CHARS, load_exercises, main, match_exercise
+from lessons_lib.tooling.student_notebooks import EXERCISE_KEY
+from lessons_lib.tooling.grade import FEEDBACK_CHARS, load_exercises, main, match_exercise
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "submissions"
@@ -183,7 +183,7 @@ def test_grading_changes_no_submission_and_writes_nothing_there(graded):
 
 def test_out_inside_the_submissions_folder_is_refused(tmp_path):
     (tmp_path / "subs" / "ada").mkdir(parents=True)
-    result = subprocess.run([sys.executable, "-m", "lessons_lib.grade", str(tmp_path / "subs"),
+    result = subprocess.run([sys.executable, "-m", "lessons_lib.tooling.grade", str(tmp_path / "subs"),
                              "--out", str(tmp_path / "subs" / "ada" / "grades.csv")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2

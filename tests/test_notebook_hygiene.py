@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lessons_lib.notebooks import hygiene_problems
+from lessons_lib.tooling.notebooks import hygiene_problems
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -23,7 +23,7 @@ def test_the_course_has_notebooks():
 def test_notebook_was_executed_cleanly(path):
     problems = hygiene_problems(nbformat.read(path, as_version=4))
     assert not problems, (
-        f"{path.name}: " + "; ".join(problems) + "\nRe-run it: python -m lessons_lib.notebooks run " + str(path)
+        f"{path.name}: " + "; ".join(problems) + "\nRe-run it: python -m lessons_lib.tooling.notebooks run " + str(path)
     )
 
 

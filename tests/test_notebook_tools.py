@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from lessons_lib.notebooks import execute_in_place, figure_mismatches, hygiene_problems, main
+from lessons_lib.tooling.notebooks import execute_in_place, figure_mismatches, hygiene_problems, main
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,11 +6,11 @@ import pytest
 from matplotlib.figure import Figure
 
 from lessons_lib.optim import SGD, Adam
-from lessons_lib.playground import RACERS, Playground
-from lessons_lib.race import LiveRace
+from lessons_lib.figures.playground import RACERS, Playground
+from lessons_lib.figures.race import LiveRace
 from lessons_lib.runner import run
 from lessons_lib.surfaces import get_surface
-from lessons_lib.widgets import LiveFigure, guarded, log_slider
+from lessons_lib.figures.live import LiveFigure, guarded, log_slider
 
 
 def line_figure() -> tuple[LiveFigure, object]:

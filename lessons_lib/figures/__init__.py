@@ -1,1 +1,8 @@
-"""Figures and widgets specific to one lesson each."""
+"""Drawing: the figures and live widgets of the lessons (the notebooks call these).
+
+* ``plotting`` -- contour plots, trajectories, loss curves, the palette and axis helpers;
+* ``live`` -- ``LiveFigure``: a figure redrawn in place into an image, for controls;
+* ``race`` -- ``LiveRace``: several optimizers racing on one surface, redrawn live;
+* ``playground`` -- the playground of lessons 00 and 10;
+* ``lessonNN_*`` -- the figures and widgets of lesson NN, one module a lesson.
+"""

@@ -14,6 +14,10 @@ Adam's variants (NAdam, RAdam, Adamax, AdaBelief, Lion) each say in their
 docstring which line differs from Adam; ``Lookahead`` wraps any rule.
 ``state_bytes(rule, theta)`` (module ``memory``) tells what a rule keeps per
 parameter.
+
+Modules: ``sgd`` (SGD, EMA momentum), ``adagrad``, ``rmsprop``, ``adam`` (Adam,
+AdamW), ``nadam``, ``radam``, ``adamax``, ``adabelief``, ``lion``, ``lookahead``,
+``memory``.
 """
 
 from lessons_lib.optim.adabelief import AdaBelief, AdaBeliefState

@@ -36,7 +36,7 @@ from lessons_lib.checks import as_float_array, check_beta, check_flag, check_lea
 from lessons_lib.data import minibatches
 from lessons_lib.optim import SGD
 from lessons_lib.runner import Trajectory, run
-from lessons_lib.widgets import LiveFigure, log_slider
+from lessons_lib.figures.live import LiveFigure, log_slider
 
 #: Excess losses below this are drawn at this value on log axes (0 cannot be shown).
 SMALLEST_EXCESS = 1e-12

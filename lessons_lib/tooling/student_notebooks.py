@@ -20,8 +20,8 @@ The student version of a source notebook (``student_version``):
 
 Cell ids are kept from the source, so the result is byte-for-byte stable::
 
-    python -m lessons_lib.exercise_notebooks generate          # exercises/source/*.ipynb -> exercises/*.ipynb
-    python -m lessons_lib.exercise_notebooks generate --check  # exit 1 if a committed student notebook is stale
+    python -m lessons_lib.tooling.student_notebooks generate          # exercises/source/*.ipynb -> exercises/*.ipynb
+    python -m lessons_lib.tooling.student_notebooks generate --check  # exit 1 if a committed student notebook is stale
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import nbformat
 
-from lessons_lib.notebooks import cell_source
+from lessons_lib.tooling.notebooks import cell_source
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -48,7 +48,7 @@ MARKDOWN_STUB = "YOUR ANSWER HERE"
 #: The notebook metadata key that names the exercise of a notebook.
 EXERCISE_KEY = "course_exercise"
 
-EXERCISES_DIR = Path(__file__).resolve().parents[1] / "exercises"
+EXERCISES_DIR = Path(__file__).resolve().parents[2] / "exercises"
 
 _ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)\s*=[^=]")
 
@@ -183,7 +183,7 @@ def stale_notebooks(source_dir: Path = EXERCISES_DIR / "source", out_dir: Path =
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``generate`` writes the student notebooks (``--check`` only compares)."""
-    parser = argparse.ArgumentParser(prog="python -m lessons_lib.exercise_notebooks",
+    parser = argparse.ArgumentParser(prog="python -m lessons_lib.tooling.student_notebooks",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["generate"])
     parser.add_argument("--source", type=Path, default=EXERCISES_DIR / "source", help="source notebooks folder")
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = stale_notebooks(args.source, args.out)
         for name in stale:
-            print(f"{args.out / name}: differs from its source; run python -m lessons_lib.exercise_notebooks generate")
+            print(f"{args.out / name}: differs from its source; run python -m lessons_lib.tooling.student_notebooks generate")
         return 1 if stale else 0
     for path in generate(args.source, args.out):
         print(f"wrote {path}")

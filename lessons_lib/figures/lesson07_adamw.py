@@ -38,11 +38,11 @@ from lessons_lib.checks import (
     check_positive_int,
 )
 from lessons_lib.optim import Adam, AdamW
-from lessons_lib.plotting import plot_race
-from lessons_lib.race import COLORS, LiveRace
+from lessons_lib.figures.plotting import plot_race
+from lessons_lib.figures.race import COLORS, LiveRace
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import Surface, check_points
-from lessons_lib.widgets import log_slider
+from lessons_lib.figures.live import log_slider
 
 # --- the shifted valley --------------------------------------------------------------------------
 

@@ -12,10 +12,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lessons_lib.checks import check_positive_int
-from lessons_lib.plotting import RACE_FIGSIZE, SMALLEST_GAP, check_surface_and_trajectories, draw_contours
+from lessons_lib.figures.plotting import RACE_FIGSIZE, SMALLEST_GAP, check_surface_and_trajectories, draw_contours
 from lessons_lib.runner import Trajectory
 from lessons_lib.surfaces import Surface
-from lessons_lib.widgets import LiveFigure
+from lessons_lib.figures.live import LiveFigure
 
 #: One colour per runner, the same in every figure of the course.
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray")

@@ -37,10 +37,10 @@ from lessons_lib.checks import (
     check_positive_int,
 )
 from lessons_lib.optim import SGD, Adam, RMSprop
-from lessons_lib.race import COLORS, LiveRace
+from lessons_lib.figures.race import COLORS, LiveRace
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import SURFACES, get_surface
-from lessons_lib.widgets import LiveFigure, guarded, log_slider
+from lessons_lib.figures.live import LiveFigure, guarded, log_slider
 
 # --- replaying a gradient sequence ---------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from lessons_lib.checks import check_flag, check_learning_rate, check_number, check_positive_int
 from lessons_lib.schedules import Constant, Cosine, Exponential, Schedule, StepDecay, WarmupCosine
-from lessons_lib.widgets import LiveFigure, log_slider
+from lessons_lib.figures.live import LiveFigure, log_slider
 
 #: The schedules of the shaper's menu: label shown → class.
 KINDS: dict[str, type[Schedule]] = {

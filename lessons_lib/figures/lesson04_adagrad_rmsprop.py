@@ -36,10 +36,10 @@ from lessons_lib.checks import (
     check_positive_int,
 )
 from lessons_lib.optim import SGD, AdaGrad, AdaGradState, RMSprop, RMSpropState
-from lessons_lib.race import COLORS, LiveRace
+from lessons_lib.figures.race import COLORS, LiveRace
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import check_points, get_surface
-from lessons_lib.widgets import log_slider
+from lessons_lib.figures.live import log_slider
 
 #: The surfaces of the race: the same valley, along the axes and turned by 45°.
 RACE_SURFACES = ("valley", "rotated_valley")

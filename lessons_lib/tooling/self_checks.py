@@ -2,7 +2,7 @@
 
 In an exercise notebook, after writing a function or answering a question::
 
-    from lessons_lib.exercises import check, check_answer
+    from lessons_lib.tooling.self_checks import check, check_answer
 
     check(gd_step)                      # runs your gd_step on a few cases
     check_answer("lr_max", lr_max)      # checks your answer to a question

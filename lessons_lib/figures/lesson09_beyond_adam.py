@@ -34,19 +34,19 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from lessons_lib import optim
 from lessons_lib.checks import as_float_array, check_beta, check_learning_rate, check_positive_int
-from lessons_lib.figures.training import final_validation_loss
-from lessons_lib.plotting import (
+from lessons_lib.figures.lesson08_training import final_validation_loss
+from lessons_lib.figures.plotting import (
     RACE_FIGSIZE,
     SMALLEST_GAP,
     check_surface_and_trajectories,
     draw_contours,
     draw_lr_sweep,
 )
-from lessons_lib.race import COLORS, LiveRace
+from lessons_lib.figures.race import COLORS, LiveRace
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import SURFACES, get_surface
 from lessons_lib.training import TrainingRecord, check_record
-from lessons_lib.widgets import log_slider
+from lessons_lib.figures.live import log_slider
 
 #: Adam's variants, in the order of the lesson.
 VARIANTS = ("AMSGrad", "NAdam", "RAdam", "AdaBelief", "Adamax", "Lion", "Lookahead")

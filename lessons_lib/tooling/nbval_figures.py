@@ -1,4 +1,4 @@
-"""A pytest plugin (loaded with ``-p lessons_lib.nbval_figures``) for the notebook checks.
+"""A pytest plugin (loaded with ``-p lessons_lib.tooling.nbval_figures``) for the notebook checks.
 
 1. Every kernel that nbval starts inherits ``PYTHONHASHSEED=0``, so the printing
    order of sets is the same on every run.
@@ -11,7 +11,7 @@ import os
 
 from nbval.plugin import IPyNbCell
 
-from lessons_lib.notebooks import DETERMINISTIC_ENV, figure_mismatches
+from lessons_lib.tooling.notebooks import DETERMINISTIC_ENV, figure_mismatches
 
 os.environ.update(DETERMINISTIC_ENV)
 

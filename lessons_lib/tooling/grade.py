@@ -2,7 +2,7 @@
 
 For instructors::
 
-    python -m lessons_lib.grade submissions/ --out grades.csv [--timeout 30] [--jobs 2]
+    python -m lessons_lib.tooling.grade submissions/ --out grades.csv [--timeout 30] [--jobs 2]
 
 ``submissions/`` holds one folder per student, each with that student's exercise
 notebooks (``submissions/ada/01_gradient_descent.ipynb``, ...). Every notebook is
@@ -48,8 +48,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 
-from lessons_lib.exercise_notebooks import EXERCISE_KEY, EXERCISES_DIR, GradedTest, graded_tests, is_graded_test
-from lessons_lib.notebooks import cell_source
+from lessons_lib.tooling.student_notebooks import EXERCISE_KEY, EXERCISES_DIR, GradedTest, graded_tests, is_graded_test
+from lessons_lib.tooling.notebooks import cell_source
 
 #: Longest reason kept for one failed test or cell, and for a student's whole feedback text.
 REASON_CHARS, FEEDBACK_CHARS = 240, 2000
@@ -378,7 +378,7 @@ def summary(grades: list[StudentGrade], exercises: dict[str, list[GradedTest]], 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: grade a submissions folder into a CSV gradebook."""
-    parser = argparse.ArgumentParser(prog="python -m lessons_lib.grade", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lessons_lib.tooling.grade", description=__doc__.split("\n")[0])
     parser.add_argument("submissions", type=Path, help="folder with one subfolder of notebooks per student")
     parser.add_argument("--out", type=Path, default=Path("grades.csv"), help="the CSV gradebook (default grades.csv)")
     parser.add_argument("--timeout", type=int, default=30, help="whole seconds allowed per cell (default 30)")

@@ -23,10 +23,10 @@ from matplotlib.figure import Figure
 
 from lessons_lib.checks import as_float_array, check_learning_rate, check_positive_int
 from lessons_lib.optim import SGD
-from lessons_lib.plotting import SMALLEST_GAP, draw_contours
+from lessons_lib.figures.plotting import SMALLEST_GAP, draw_contours
 from lessons_lib.runner import run
 from lessons_lib.surfaces import Surface, check_points
-from lessons_lib.widgets import LiveFigure, log_slider
+from lessons_lib.figures.live import LiveFigure, log_slider
 
 #: ηλ beyond this is not drawn in the factor plots (divergence is clear long before).
 LARGEST_ETA_LAMBDA = 2.6

@@ -2,7 +2,7 @@
 
 ::
 
-    from lessons_lib.playground import Playground
+    from lessons_lib.figures.playground import Playground
     playground = Playground()
     display(playground.panel)        # live controls and figure
     display(playground.snapshot())   # the same figure as a static picture
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 
 from lessons_lib.optim import SGD, AdaGrad, Adam, AdamW, RMSprop
-from lessons_lib.race import LiveRace
+from lessons_lib.figures.race import LiveRace
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import SURFACES, get_surface
-from lessons_lib.widgets import guarded, log_slider
+from lessons_lib.figures.live import guarded, log_slider
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,10 @@ from matplotlib.ticker import NullLocator
 from lessons_lib.checks import as_float_array, check_learning_rate, check_positive, check_positive_int
 from lessons_lib.data import Dataset
 from lessons_lib.mlp import MLP
-from lessons_lib.plotting import draw_lr_sweep
-from lessons_lib.race import COLORS
+from lessons_lib.figures.plotting import draw_lr_sweep
+from lessons_lib.figures.race import COLORS
 from lessons_lib.training import TrainingRecord, check_record, train
-from lessons_lib.widgets import LiveFigure, log_slider
+from lessons_lib.figures.live import LiveFigure, log_slider
 
 #: Losses above this are drawn at the top edge of the search figure, as "off the chart".
 SEARCH_LOSS_TOP = 10.0
@@ -241,7 +241,7 @@ def plot_schedule_runs(runs: Mapping[str, TrainingRecord],
 
     The training loss is measured on the whole training part after each epoch,
     and drawn at the update where that epoch ends. The runs take the colours of
-    ``lessons_lib.figures.schedules.plot_schedules`` in the same order;
+    ``lessons_lib.figures.lesson08_schedules.plot_schedules`` in the same order;
     ``reference`` (a label and a run) is drawn dashed in black.
     """
     if not isinstance(runs, Mapping) or not runs or len(runs) > len(COLORS):

@@ -2,10 +2,10 @@
 
 For maintainers, not learners. Three jobs:
 
-* ``python -m lessons_lib.notebooks run notebooks/*.ipynb`` re-executes each
+* ``python -m lessons_lib.tooling.notebooks run notebooks/*.ipynb`` re-executes each
   notebook in place, in a fresh kernel, top to bottom, so that every stored
   output comes from a real run. A notebook whose run fails is left untouched.
-* ``python -m lessons_lib.notebooks check notebooks/*.ipynb`` lists notebooks
+* ``python -m lessons_lib.tooling.notebooks check notebooks/*.ipynb`` lists notebooks
   with code cells that were never executed, executed out of order, or that
   stored an error nobody marked as intended.
 * ``figure_mismatches`` compares the figures of two runs of a cell with a
@@ -158,7 +158,7 @@ def figure_mismatches(fresh: list[dict], stored: list[dict], tolerance: float = 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``run`` re-executes notebooks in place, ``check`` reports hygiene problems."""
-    parser = argparse.ArgumentParser(prog="python -m lessons_lib.notebooks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lessons_lib.tooling.notebooks", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["run", "check"])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell (default 120)")

@@ -30,11 +30,11 @@ from matplotlib.patches import Patch
 
 from lessons_lib.checks import as_float_array, check_beta, check_learning_rate, check_number, check_positive_int
 from lessons_lib.optim import SGD
-from lessons_lib.plotting import draw_contours
-from lessons_lib.race import LiveRace
+from lessons_lib.figures.plotting import draw_contours
+from lessons_lib.figures.race import LiveRace
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import Surface, check_points, get_surface
-from lessons_lib.widgets import LiveFigure, log_slider
+from lessons_lib.figures.live import LiveFigure, log_slider
 
 #: The four behaviours of momentum on a quadratic, in the order of ``classify_regimes``' codes 0-3.
 REGIMES = ("monotone", "ripples", "flips sign", "diverges")

@@ -38,7 +38,7 @@ from lessons_lib.checks import (
 from lessons_lib.data import Dataset, minibatches
 from lessons_lib.mlp import MLP
 from lessons_lib.optim import Adam
-from lessons_lib.widgets import LiveFigure, log_slider
+from lessons_lib.figures.live import LiveFigure, log_slider
 
 #: Colours of the lesson: the corrected version, the uncorrected one, the raw signal.
 CORRECTED, UNCORRECTED, SIGNAL = "tab:blue", "tab:orange", "0.6"

@@ -1,0 +1,9 @@
+"""Course tooling for instructors and maintainers (a learner never needs to open it).
+
+* ``self_checks`` -- ``check(fn)`` and ``check_answer``: the instant feedback of the exercises;
+* ``student_notebooks`` -- make the student notebooks from the instructor sources;
+* ``grade`` -- grade a class: ``python -m lessons_lib.tooling.grade submissions/``;
+* ``notebooks`` -- re-execute and check notebooks: ``python -m lessons_lib.tooling.notebooks run``;
+* ``nbval_figures`` -- the pytest plugin that also compares stored figures;
+* ``environment`` -- the setup check of lesson 00.
+"""
