@@ -4,7 +4,7 @@ The learner's core, one concern a module (read these):
 
 * ``lessons_lib.optim`` -- the update rules, each its docstring's equations line for line;
 * ``lessons_lib.surfaces`` -- 2-D loss surfaces with analytic gradients;
-* ``lessons_lib.runner`` -- run a rule on a surface, or replay a fixed gradient sequence;
+* ``lessons_lib.runner`` -- run a rule on a surface, or replay a fixed gradient sequence; ``ewma``;
 * ``lessons_lib.data`` -- small real data sets that ship with scikit-learn;
 * ``lessons_lib.mlp`` -- a numpy network with its backpropagation written out;
 * ``lessons_lib.training`` -- the minibatch training loop;

@@ -108,30 +108,28 @@ def check_step_inputs(theta: object, grad: object) -> tuple[np.ndarray, np.ndarr
     return theta, grad
 
 
-def check_state_arrays(
-    state: object,
-    expected_shape: tuple[int, ...],
-    state_type: type,
-    required: tuple[str, ...] = (),
-    non_negative: tuple[str, ...] = (),
+def check_state(
+    state: object, fresh: object, expected_shape: tuple[int, ...], non_negative: tuple[str, ...] = ()
 ) -> None:
-    """Raise unless ``state`` is a ``state_type`` whose arrays fit the parameters.
+    """Raise unless ``state`` is a state like ``fresh`` (what the rule's init makes) that fits the parameters.
 
-    Every field that is not None and not the step count ``t`` must be a finite
-    float array of the parameters' shape. ``required`` names the fields that
-    this rule's settings need (for example the momentum buffer when momentum > 0),
-    to catch a state made by a rule with other settings; ``non_negative`` names
-    averages of squares, which can never be below zero.
+    Where ``fresh`` holds an array, ``state`` must hold a finite float64 array
+    of the parameters' shape (None there means a state made by a rule with
+    other settings); where ``fresh`` holds None (an array made at the first
+    step, or unused with these settings), None or such an array. Numbers (the
+    step count t...) and a rule's inner state are left to the rule.
+    ``non_negative`` names averages of squares, which can never be below zero.
     """
-    if not isinstance(state, state_type):
+    if type(state) is not type(fresh):
         raise ValueError(
-            f"state must be a {state_type.__name__} (from this rule's init), got {type(state).__name__}"
+            f"state must be a {type(fresh).__name__} (from this rule's init), got {type(state).__name__}"
         )
-    for field, value in vars(state).items():
-        if field == "t":
+    for field, expected in vars(fresh).items():
+        if expected is not None and not isinstance(expected, np.ndarray):
             continue
+        value = getattr(state, field)
         if value is None:
-            if field in required:
+            if expected is not None:
                 raise ValueError(f"state.{field} is missing; make the state with this rule's init(theta)")
             continue
         if not isinstance(value, (np.ndarray, np.floating)) or value.dtype != np.float64:

@@ -1,4 +1,4 @@
-"""Run an update rule for a number of steps and keep everything it did.
+"""Run an update rule for a number of steps and keep everything it did, on a surface or on given gradients.
 
 ::
 
@@ -23,6 +23,11 @@ and the losses L(θ_t) are computed after it (for a Surface, in one call).
 
 A run that blows up is not an error: it stops, says at which step, and keeps
 only the finite positions before it, so a plot never receives NaN or inf.
+
+``replay(rule, grads)`` runs the same loop on a fixed sequence of gradients
+instead (g_t = ``grads[t − 1]``, whatever θ is), to see what a rule does with
+them; ``ewma(values, beta)`` is the exponential average that momentum and
+Adam keep, of any sequence.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import math
+
 import numpy as np
 
-from lessons_lib.checks import as_float_array, check_flag, check_number, check_positive_int
+from lessons_lib.checks import as_float_array, check_beta, check_flag, check_number, check_positive_int
 from lessons_lib.surfaces import Surface, check_points
 
 
@@ -67,6 +74,11 @@ class Trajectory:
     def diverged(self) -> bool:
         """True if the run stopped early because something became too large or not finite."""
         return self.diverged_at is not None
+
+    @property
+    def steps(self) -> np.ndarray:
+        """The steps Δθ_t = θ_t − θ_{t−1} for t = 1 … n: shape (n, *start.shape)."""
+        return np.diff(self.positions, axis=0)
 
     @property
     def message(self) -> str:
@@ -138,6 +150,54 @@ def run(
             # A Surface's loss takes all positions at once, (n + 1, ..., 2): one call instead of n + 1.
             path = _add_losses(path, loss_fn, all_at_once=isinstance(problem, Surface))
     return path
+
+
+def replay(rule: object, grads: object, start: object = None, *, record_state: bool = False) -> Trajectory:
+    """Run ``rule`` on a fixed sequence of gradients: step t uses g_t = ``grads[t − 1]``, whatever θ is.
+
+    ``grads`` has shape (T, *θ.shape), or (T,) for a single parameter (then
+    θ has shape (1,)); θ₀ is ``start``, or zeros. The gradients are given,
+    not computed: this isolates what a rule does with them, and two rules fed
+    the same sequence can be compared step by step (``.steps``). The run stops
+    early only if θ becomes NaN or infinite; it has no losses.
+    """
+    check_rule(rule)
+    grads = as_float_array(grads, "grads")
+    if grads.ndim == 1:
+        grads = grads[:, None]
+    if grads.ndim == 0 or len(grads) == 0:
+        raise ValueError(f"grads must hold one gradient per step, at least one; got shape {grads.shape}")
+    theta = np.zeros(grads.shape[1:]) if start is None else as_float_array(start, "start")
+    if theta.shape != grads.shape[1:]:
+        raise ValueError(f"start has shape {theta.shape}, but each gradient has shape {grads.shape[1:]}")
+    record_state = check_flag(record_state, "record_state")
+    sequence = iter(grads)
+    with np.errstate(all="ignore"):
+        return _descend(rule, lambda theta: next(sequence), theta, len(grads), record_state, max_abs=math.inf)
+
+
+def ewma(values: object, beta: float, bias_correction: bool = False) -> np.ndarray:
+    """The exponential moving average of a sequence (time on the first axis of ``values``), from m₀ = 0::
+
+        m_t = β m_{t−1} + (1 − β) x_t        for t = 1 … T
+        m̂_t = m_t / (1 − βᵗ)                 with bias_correction=True: the zero start divided out
+
+    Returns m_1 … m_T (or m̂_1 … m̂_T), shaped like ``values``. A value k steps
+    old has the weight (1 − β) βᵏ, so the average remembers about 1/(1 − β) values.
+    """
+    values = as_float_array(values, "values")
+    beta = check_beta(beta, "beta")
+    if values.ndim == 0 or len(values) == 0:
+        raise ValueError("values must be a non-empty sequence, one value (or array) per step")
+    averages = np.empty_like(values)
+    m = np.zeros_like(values[0])
+    for t, x in enumerate(values):
+        m = beta * m + (1 - beta) * x
+        averages[t] = m
+    if check_flag(bias_correction, "bias_correction"):
+        t = np.arange(1, len(values) + 1).reshape(-1, *[1] * (values.ndim - 1))
+        averages /= 1 - beta**t
+    return averages
 
 
 def _descend(

@@ -37,18 +37,20 @@ The schedules:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from lessons_lib.checks import check_learning_rate, check_non_negative, check_number, check_positive_int, set_checked
 
 
-def check_step(step: object) -> int:
-    """An update number: a whole number >= 0 (0 is the first update)."""
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-        raise ValueError(f"step must be a whole number >= 0 (0 is the first update), got {step!r}")
-    return int(step)
+def check_whole_non_negative(value: object, name: str) -> int:
+    """A whole number >= 0: an update number (0 is the first update), a number of warm-up steps."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+    return int(value)
 
 
 def check_gamma(value: object, name: str = "gamma") -> float:
@@ -67,27 +69,34 @@ def check_start_factor(value: object, name: str = "start_factor") -> float:
     return value
 
 
-def check_whole_non_negative(value: object, name: str) -> int:
-    """A whole number >= 0 (a number of warm-up steps, which may be 0)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
-    return int(value)
-
-
-def check_min_lr(schedule: object) -> None:
-    """η_min must lie between 0 and η: the schedule anneals *down* to it."""
-    set_checked(schedule, "min_lr", check_non_negative)
-    if schedule.min_lr > schedule.lr:
-        raise ValueError(
-            f"min_lr must be <= lr, got min_lr={schedule.min_lr} > lr={schedule.lr} "
-            "(the schedule decays from lr to min_lr)"
-        )
-
-
+@dataclass(frozen=True)
 class Schedule:
-    """What every schedule has: ``schedule(step)`` (the learning rate of update ``step``) and ``values``."""
+    """What every schedule has: a base (or peak) learning rate ``lr``, ``schedule(step)``, the learning rate
+    of update ``step``, and ``values``.
+
+    A schedule names the check of each of its other hyperparameters in ``checks``
+    (run when it is made, after the check of ``lr``) and writes its formula in ``rate(step)``.
+    """
+
+    lr: float
+    checks: ClassVar[dict[str, Callable[[object, str], object]]] = {}
+
+    def __post_init__(self) -> None:
+        set_checked(self, "lr", check_learning_rate)
+        for field, check in self.checks.items():
+            set_checked(self, field, check)
+        # η_min must lie between 0 and η: the schedule anneals *down* to it.
+        if getattr(self, "min_lr", 0.0) > self.lr:
+            raise ValueError(
+                f"min_lr must be <= lr, got min_lr={self.min_lr} > lr={self.lr} (the schedule decays from lr to min_lr)"
+            )
 
     def __call__(self, step: int) -> float:
+        """The learning rate of update ``step`` (0-based)."""
+        return self.rate(check_whole_non_negative(step, "step"))
+
+    def rate(self, step: int) -> float:
+        """The formula, for a checked update number ``step``."""
         raise NotImplementedError
 
     def values(self, steps: int) -> np.ndarray:
@@ -108,15 +117,9 @@ class Constant(Schedule):
     returns to η.
     """
 
-    lr: float
     name: str = "constant"
 
-    def __post_init__(self) -> None:
-        set_checked(self, "lr", check_learning_rate)
-
-    def __call__(self, step: int) -> float:
-        """The learning rate of update ``step`` (0-based)."""
-        check_step(step)
+    def rate(self, step: int) -> float:
         return self.lr
 
 
@@ -133,19 +136,12 @@ class StepDecay(Schedule):
     to a power: the two differ by rounding only, below 1e-15 in the tests).
     """
 
-    lr: float
     step_size: int
     gamma: float = 0.1
     name: str = "step decay"
+    checks: ClassVar = {"step_size": check_positive_int, "gamma": check_gamma}
 
-    def __post_init__(self) -> None:
-        set_checked(self, "lr", check_learning_rate)
-        set_checked(self, "step_size", check_positive_int)
-        set_checked(self, "gamma", check_gamma)
-
-    def __call__(self, step: int) -> float:
-        """The learning rate of update ``step`` (0-based)."""
-        step = check_step(step)
+    def rate(self, step: int) -> float:
         return self.lr * self.gamma ** (step // self.step_size)
 
 
@@ -161,17 +157,11 @@ class Exponential(Schedule):
     rounding: PyTorch multiplies by γ step after step).
     """
 
-    lr: float
     gamma: float
     name: str = "exponential"
+    checks: ClassVar = {"gamma": check_gamma}
 
-    def __post_init__(self) -> None:
-        set_checked(self, "lr", check_learning_rate)
-        set_checked(self, "gamma", check_gamma)
-
-    def __call__(self, step: int) -> float:
-        """The learning rate of update ``step`` (0-based)."""
-        step = check_step(step)
+    def rate(self, step: int) -> float:
         return self.lr * self.gamma**step
 
 
@@ -196,19 +186,12 @@ class Cosine(Schedule):
       Set T to the length of the run and the difference never shows.
     """
 
-    lr: float
     total_steps: int
     min_lr: float = 0.0
     name: str = "cosine"
+    checks: ClassVar = {"total_steps": check_positive_int, "min_lr": check_non_negative}
 
-    def __post_init__(self) -> None:
-        set_checked(self, "lr", check_learning_rate)
-        set_checked(self, "total_steps", check_positive_int)
-        check_min_lr(self)
-
-    def __call__(self, step: int) -> float:
-        """The learning rate of update ``step`` (0-based)."""
-        step = check_step(step)
+    def rate(self, step: int) -> float:
         if step >= self.total_steps:
             return self.min_lr
         return self.min_lr + (self.lr - self.min_lr) * (1 + math.cos(math.pi * step / self.total_steps)) / 2
@@ -244,28 +227,23 @@ class WarmupCosine(Schedule):
       at η_min.
     """
 
-    lr: float
     warmup_steps: int
     total_steps: int
     min_lr: float = 0.0
     start_factor: float = 0.0
     name: str = "warm-up + cosine"
+    checks: ClassVar = {"warmup_steps": check_whole_non_negative, "total_steps": check_positive_int,
+                        "min_lr": check_non_negative, "start_factor": check_start_factor}
 
     def __post_init__(self) -> None:
-        set_checked(self, "lr", check_learning_rate)
-        set_checked(self, "warmup_steps", check_whole_non_negative)
-        set_checked(self, "total_steps", check_positive_int)
-        check_min_lr(self)
-        set_checked(self, "start_factor", check_start_factor)
+        super().__post_init__()
         if self.warmup_steps >= self.total_steps:
             raise ValueError(
                 f"warmup_steps must be < total_steps, got warmup_steps={self.warmup_steps} >= "
                 f"total_steps={self.total_steps} (the cosine needs at least one step after the warm-up)"
             )
 
-    def __call__(self, step: int) -> float:
-        """The learning rate of update ``step`` (0-based)."""
-        step = check_step(step)
+    def rate(self, step: int) -> float:
         if step < self.warmup_steps:
             return self.lr * (self.start_factor + (1 - self.start_factor) * step / self.warmup_steps)
         if step >= self.total_steps:

@@ -51,10 +51,10 @@ class Surface:
       on arrays x and y of any (equal) shape, without checks -- call ``loss(p)``
       and ``grad(p)`` instead, which check ``p`` first;
     * ``minima``: the global minima (every one has loss ``min_loss``);
-    * ``saddles``: known saddle points (may be empty);
-    * ``min_loss``: the loss at the minima;
     * ``xlim``, ``ylim``: a plotting window (low, high) holding the minima and the start;
     * ``start``: a default start that shows something interesting;
+    * ``saddles``: known saddle points (none by default);
+    * ``min_loss``: the loss at the minima (0 by default);
     * ``hessian``: for the quadratic surfaces, the constant 2×2 Hessian H with
       L(p) = ½ pᵀ H p (read-only); None for the others.
 
@@ -69,11 +69,11 @@ class Surface:
     loss_xy: Callable[[np.ndarray, np.ndarray], np.ndarray]
     grad_xy: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     minima: tuple[Point, ...]
-    saddles: tuple[Point, ...]
-    min_loss: float
     xlim: tuple[float, float]
     ylim: tuple[float, float]
     start: Point
+    saddles: tuple[Point, ...] = ()
+    min_loss: float = 0.0
     hessian: np.ndarray | None = None
 
     def loss(self, p: object) -> np.ndarray:
@@ -127,20 +127,8 @@ def _bowl_grad(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return 2 * x, 2 * y
 
 
-BOWL = Surface(
-    name="bowl",
-    title="Bowl",
-    formula="x² + y²",
-    loss_xy=_bowl,
-    grad_xy=_bowl_grad,
-    minima=((0.0, 0.0),),
-    saddles=(),
-    min_loss=0.0,
-    xlim=(-2.0, 2.0),
-    ylim=(-2.0, 2.0),
-    start=(-1.5, 1.0),
-    hessian=_read_only([[2.0, 0.0], [0.0, 2.0]]),
-)
+BOWL = Surface(name="bowl", title="Bowl", formula="x² + y²", loss_xy=_bowl, grad_xy=_bowl_grad, minima=((0.0, 0.0),),
+               xlim=(-2.0, 2.0), ylim=(-2.0, 2.0), start=(-1.5, 1.0), hessian=_read_only([[2.0, 0.0], [0.0, 2.0]]))
 
 
 # --- valley: L = 0.1 x² + 2 y² ----------------------------------------------------
@@ -157,20 +145,9 @@ def _valley_grad(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return 0.2 * x, 4 * y
 
 
-VALLEY = Surface(
-    name="valley",
-    title="Valley",
-    formula="0.1 x² + 2 y²",
-    loss_xy=_valley,
-    grad_xy=_valley_grad,
-    minima=((0.0, 0.0),),
-    saddles=(),
-    min_loss=0.0,
-    xlim=(-8.0, 8.0),
-    ylim=(-3.0, 3.0),
-    start=(-7.0, 2.0),
-    hessian=_read_only([[0.2, 0.0], [0.0, 4.0]]),
-)
+VALLEY = Surface(name="valley", title="Valley", formula="0.1 x² + 2 y²", loss_xy=_valley, grad_xy=_valley_grad,
+                 minima=((0.0, 0.0),), xlim=(-8.0, 8.0), ylim=(-3.0, 3.0), start=(-7.0, 2.0),
+                 hessian=_read_only([[0.2, 0.0], [0.0, 4.0]]))
 
 
 # --- rotated valley: the valley turned by 45° -------------------------------------
@@ -191,20 +168,10 @@ def _rotated_valley_grad(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.n
     return dx, dy
 
 
-ROTATED_VALLEY = Surface(
-    name="rotated_valley",
-    title="Rotated valley",
-    formula="0.05 (x + y)² + (x − y)²",
-    loss_xy=_rotated_valley,
-    grad_xy=_rotated_valley_grad,
-    minima=((0.0, 0.0),),
-    saddles=(),
-    min_loss=0.0,
-    xlim=(-6.0, 6.0),
-    ylim=(-6.0, 6.0),
-    start=(-5.0, -3.0),
-    hessian=_read_only([[2.1, -1.9], [-1.9, 2.1]]),
-)
+ROTATED_VALLEY = Surface(name="rotated_valley", title="Rotated valley", formula="0.05 (x + y)² + (x − y)²",
+                         loss_xy=_rotated_valley, grad_xy=_rotated_valley_grad, minima=((0.0, 0.0),),
+                         xlim=(-6.0, 6.0), ylim=(-6.0, 6.0), start=(-5.0, -3.0),
+                         hessian=_read_only([[2.1, -1.9], [-1.9, 2.1]]))
 
 
 # --- Rosenbrock: L = (1 − x)² + 100 (y − x²)² ---------------------------------------
@@ -221,19 +188,9 @@ def _rosenbrock_grad(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return dx, dy
 
 
-ROSENBROCK = Surface(
-    name="rosenbrock",
-    title="Rosenbrock",
-    formula="(1 − x)² + 100 (y − x²)²",
-    loss_xy=_rosenbrock,
-    grad_xy=_rosenbrock_grad,
-    minima=((1.0, 1.0),),
-    saddles=(),
-    min_loss=0.0,
-    xlim=(-2.0, 2.0),
-    ylim=(-1.0, 3.0),
-    start=(-1.2, 1.0),
-)
+ROSENBROCK = Surface(name="rosenbrock", title="Rosenbrock", formula="(1 − x)² + 100 (y − x²)²", loss_xy=_rosenbrock,
+                     grad_xy=_rosenbrock_grad, minima=((1.0, 1.0),), xlim=(-2.0, 2.0), ylim=(-1.0, 3.0),
+                     start=(-1.2, 1.0))
 
 
 # --- Beale: L = a² + b² + c² ---------------------------------------------------------
@@ -259,19 +216,9 @@ def _beale_grad(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dx, dy
 
 
-BEALE = Surface(
-    name="beale",
-    title="Beale",
-    formula="(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²",
-    loss_xy=_beale,
-    grad_xy=_beale_grad,
-    minima=((3.0, 0.5),),
-    saddles=((0.0, 1.0),),
-    min_loss=0.0,
-    xlim=(-4.5, 4.5),
-    ylim=(-4.5, 4.5),
-    start=(1.0, 1.5),
-)
+BEALE = Surface(name="beale", title="Beale", formula="(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²",
+                loss_xy=_beale, grad_xy=_beale_grad, minima=((3.0, 0.5),), saddles=((0.0, 1.0),), xlim=(-4.5, 4.5),
+                ylim=(-4.5, 4.5), start=(1.0, 1.5))
 
 
 # --- Himmelblau: L = (x² + y − 11)² + (x + y² − 7)² -----------------------------------
@@ -294,27 +241,12 @@ def _himmelblau_grad(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 HIMMELBLAU = Surface(
-    name="himmelblau",
-    title="Himmelblau",
-    formula="(x² + y − 11)² + (x + y² − 7)²",
-    loss_xy=_himmelblau,
-    grad_xy=_himmelblau_grad,
-    minima=(
-        (3.0, 2.0),
-        (-2.805118086952745, 3.131312518250573),
-        (-3.779310253377747, -3.283185991286169),
-        (3.5844283403304917, -1.8481265269644034),
-    ),
-    saddles=(
-        (0.08667750455539634, 2.884254701174776),
-        (-3.0730257507643897, -0.08135304428796751),
-        (-0.12796134673068005, -1.9537149802445766),
-        (3.385154183607021, 0.07385187983774928),
-    ),
-    min_loss=0.0,
-    xlim=(-5.0, 5.0),
-    ylim=(-5.0, 5.0),
-    start=(-0.3, -0.9),
+    name="himmelblau", title="Himmelblau", formula="(x² + y − 11)² + (x + y² − 7)²",
+    loss_xy=_himmelblau, grad_xy=_himmelblau_grad, xlim=(-5.0, 5.0), ylim=(-5.0, 5.0), start=(-0.3, -0.9),
+    minima=((3.0, 2.0), (-2.805118086952745, 3.131312518250573),
+            (-3.779310253377747, -3.283185991286169), (3.5844283403304917, -1.8481265269644034)),
+    saddles=((0.08667750455539634, 2.884254701174776), (-3.0730257507643897, -0.08135304428796751),
+             (-0.12796134673068005, -1.9537149802445766), (3.385154183607021, 0.07385187983774928)),
 )
 
 
@@ -334,19 +266,9 @@ def _saddle_grad(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return 2 * x, y**3 - y
 
 
-SADDLE = Surface(
-    name="saddle",
-    title="Saddle",
-    formula="x² + y⁴/4 − y²/2",
-    loss_xy=_saddle,
-    grad_xy=_saddle_grad,
-    minima=((0.0, -1.0), (0.0, 1.0)),
-    saddles=((0.0, 0.0),),
-    min_loss=-0.25,
-    xlim=(-2.0, 2.0),
-    ylim=(-2.0, 2.0),
-    start=(1.5, 0.01),
-)
+SADDLE = Surface(name="saddle", title="Saddle", formula="x² + y⁴/4 − y²/2", loss_xy=_saddle, grad_xy=_saddle_grad,
+                 minima=((0.0, -1.0), (0.0, 1.0)), saddles=((0.0, 0.0),), min_loss=-0.25, xlim=(-2.0, 2.0),
+                 ylim=(-2.0, 2.0), start=(1.5, 0.01))
 
 
 # --- Rastrigin: L = 20 + x² + y² − 10 (cos 2πx + cos 2πy) ------------------------------
@@ -365,19 +287,9 @@ def _rastrigin_grad(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return dx, dy
 
 
-RASTRIGIN = Surface(
-    name="rastrigin",
-    title="Rastrigin",
-    formula="20 + x² + y² − 10 (cos 2πx + cos 2πy)",
-    loss_xy=_rastrigin,
-    grad_xy=_rastrigin_grad,
-    minima=((0.0, 0.0),),
-    saddles=(),
-    min_loss=0.0,
-    xlim=(-5.12, 5.12),
-    ylim=(-5.12, 5.12),
-    start=(3.3, -2.6),
-)
+RASTRIGIN = Surface(name="rastrigin", title="Rastrigin", formula="20 + x² + y² − 10 (cos 2πx + cos 2πy)",
+                    loss_xy=_rastrigin, grad_xy=_rastrigin_grad, minima=((0.0, 0.0),), xlim=(-5.12, 5.12),
+                    ylim=(-5.12, 5.12), start=(3.3, -2.6))
 
 
 SURFACES: dict[str, Surface] = {

@@ -21,6 +21,7 @@ The loop is the one every lesson writes by hand::
             g ← clip(g)                           (only with clip_norm)
             θ, state = rule.step(θ, g, state)     (with lr = schedule(step), if a schedule is given)
         evaluate the loss and accuracy on the training and validation parts
+        (at the rule's evaluation point where it has one: Schedule-Free's x)
 
 A run that blows up is not an error: it stops at the first minibatch whose
 loss or gradient is NaN or infinite, says which step that was, and keeps
@@ -106,6 +107,7 @@ def train(
     schedule: Callable[[int], float] | None = None,
     clip_norm: float | None = None,
     progress: bool = False,
+    on_step: Callable[[int, np.ndarray, np.ndarray, object], None] | None = None,
 ) -> TrainingRecord:
     """Train ``model`` on ``data.X_train, data.y_train`` with ``rule`` for ``epochs`` epochs.
 
@@ -118,7 +120,11 @@ def train(
     * ``clip_norm``: rescale any gradient longer than this to this length
       (see ``lessons_lib.clipping``);
     * ``progress=True`` shows a progress bar over the epochs (tqdm's,
-      notebook-aware).
+      notebook-aware);
+    * ``on_step(step, theta_before, theta_after, state)``, if given, is called
+      after every update (``step`` 0-based, ``state`` the rule's state after it),
+      to measure what the record does not keep: update sizes, an average of θ.
+      It must not modify the arrays it is given.
     """
     check_rule(rule)
     if not isinstance(model, MLP):
@@ -134,6 +140,9 @@ def train(
     if clip_norm is not None:
         clip_norm = check_positive(clip_norm, "clip_norm")
     progress = check_flag(progress, "progress")
+    if on_step is not None and not callable(on_step):
+        raise ValueError(f"on_step must be a function (step, theta_before, theta_after, state) or None, "
+                         f"got {on_step!r}")
     theta = model.init(seed) if theta0 is None else model.check_theta(theta0, "theta0")
 
     rng = np.random.default_rng(seed)
@@ -169,13 +178,17 @@ def train(
                 if not np.isfinite(new_theta).all():
                     diverged_at, reason = step + 1, "θ became NaN or infinite"
                     break
+                if on_step is not None:
+                    on_step(step, theta, new_theta, state)
                 theta = new_theta
                 batch_losses.append(loss)
                 grad_norms.append(norm)
                 lrs.append(float(step_rule.lr) if hasattr(step_rule, "lr") else np.nan)
             if diverged_at is not None:
                 break
-            history.append(_evaluate(model, theta, data))
+            # Schedule-Free trains at y but is evaluated at its average x (what its eval() switches to).
+            at = rule.evaluation_point(theta, state) if hasattr(rule, "evaluation_point") else theta
+            history.append(_evaluate(model, at, data))
 
     name = str(getattr(rule, "name", type(rule).__name__))
     epochs_run = len(history) - 1

@@ -1,12 +1,15 @@
 """End to end, as a learner sees it: the playground in a real JupyterLab, in headless Chromium.
 
 JupyterLab is served on 127.0.0.1 with a token, from a temporary copy of the
-notebook (the repository's files are never touched). Chromium is Debian's
+notebook (the repository's files are never touched), with the course's settings
+(``jupyter-settings/overrides.json``, as the README's first command uses them: no
+"official Jupyter news" question over the lesson). Chromium is Debian's
 (``apt-get install chromium``), driven by Playwright's Python package with
 ``executable_path``; Playwright's own browser download is not used.
 
 The test runs every cell, changes the surface dropdown and a learning-rate
-slider, and asserts that the live figure changed each time. It saves
+slider, and asserts that the live figure changed each time, and that JupyterLab
+asked no question about Jupyter news. It saves
 screenshots to ``tests/artifacts/`` and prints the latency it saw, from the
 change in the page to a new image decoded in it.
 """
@@ -29,6 +32,7 @@ from lessons_lib.surfaces import get_surface
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
+SETTINGS = REPO / "jupyter-settings"  # the course's JupyterLab settings, as the README's first command uses them
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -36,7 +40,6 @@ CHROMIUM_FLAGS = [
 ]
 
 try:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - requirements.txt installs it
     sync_playwright = None
@@ -48,9 +51,23 @@ if not Path(CHROMIUM).exists():
     missing.append("Chromium (apt-get install chromium)")
 if missing and os.environ.get("CI"):
     raise RuntimeError("CI must run the browser test, but this machine lacks " + " and ".join(missing))
-pytestmark = pytest.mark.skipif(bool(missing), reason="browser test needs " + " and ".join(missing))
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(bool(missing), reason="browser test needs " + " and ".join(missing))]
 
 LIVE_IMAGE = "img.widget-image"
+KERNEL_QUESTION = ".jp-Dialog .jp-mod-accept"
+#: JavaScript: true once the notebook's kernel is connected and idle (safe to run all cells).
+KERNEL_READY = ("(() => { const panel = window.jupyterapp.shell.currentWidget;"
+                " const kernel = panel && panel.sessionContext && panel.sessionContext.session"
+                " && panel.sessionContext.session.kernel;"
+                " return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle'; })()")
+#: JavaScript: true once every non-empty code cell has an execution count again and the kernel is idle.
+ALL_CELLS_RUN = ("(() => { const panel = window.jupyterapp.shell.currentWidget;"
+                 " const code = panel.content.widgets.filter(c => c.model.type === 'code'"
+                 " && c.model.sharedModel.getSource().trim() !== '');"
+                 " return code.length > 0 && code.every(c => c.model.executionCount !== null)"
+                 " && panel.sessionContext.session.kernel.status === 'idle'; })()")
+NEWS_QUESTION = "official Jupyter news"
 
 
 def free_port() -> int:
@@ -69,7 +86,7 @@ def jupyterlab(tmp_path_factory):
         sys.executable, "-m", "jupyter", "lab", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--LabApp.app_settings_dir={SETTINGS}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabServerApp.extension_manager=readonly", "--ServerApp.allow_root=True",
     ]
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(logs / "config"), "JUPYTER_RUNTIME_DIR": str(logs / "runtime")}
@@ -124,20 +141,17 @@ def test_playground_answers_its_controls_in_jupyterlab(jupyterlab, tmp_path):
             page.wait_for_selector(".jp-Notebook", timeout=60000)
             page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands", timeout=60000)
             # JupyterLab may ask which kernel to start (a fresh profile has no preference): take the default.
-            try:
-                page.locator(".jp-Dialog .jp-mod-accept").click(timeout=20000)
-            except PlaywrightTimeout:
-                pass  # no question asked: the kernel started by itself
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
-            # Fresh outputs only: clear what the file stores, then run every cell (without awaiting the command).
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs'); }")
+            # Wait for whichever comes first, that question or the kernel ready, rather than for the question.
+            if page.wait_for_function(f"() => document.querySelector('{KERNEL_QUESTION}') ? 'asked' : {KERNEL_READY}",
+                                      timeout=60000).json_value() == "asked":
+                page.locator(KERNEL_QUESTION).click()
+                page.wait_for_function(f"() => {KERNEL_READY}", timeout=60000)
+            # Fresh outputs only: clear what the file stores (awaited), then run every cell (not awaited).
+            page.evaluate("async () => {"
+                          " await window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs'); }")
             page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-            code_cells = page.locator(".jp-CodeCell").count()
-            page.wait_for_function(  # every code cell shows its execution count again: the run is over
-                "n => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
-                ".filter(p => /\\[\\d+\\]/.test(p.innerText)).length === n",
-                arg=code_cells, timeout=120000,
-            )
+            page.wait_for_function(f"() => {ALL_CELLS_RUN}", timeout=120000)  # read from the notebook's model:
+            # JupyterLab renders only the cells near the view, so the page itself does not show them all.
             page.wait_for_function(
                 "s => { const img = document.querySelector(s); return img && img.complete && img.naturalWidth > 0; }",
                 arg=LIVE_IMAGE, timeout=60000,
@@ -169,6 +183,8 @@ def test_playground_answers_its_controls_in_jupyterlab(jupyterlab, tmp_path):
                 page.keyboard.press("ArrowLeft")
                 latencies.append(wait_for_new_image(page, before))
             page.screenshot(path=str(ARTIFACTS / "browser-3-slider.png"))
+            # The course's settings (fetchNews "false") keep JupyterLab's news question off the lesson.
+            assert page.get_by_text(NEWS_QUESTION).count() == 0, "JupyterLab asked about Jupyter news"
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "browser-failure.png"))
             raise

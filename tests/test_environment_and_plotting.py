@@ -12,7 +12,15 @@ import pytest
 from lessons_lib.tooling import environment
 from lessons_lib.tooling.environment import CORE_PACKAGES, environment_report, pinned_versions
 from lessons_lib.optim import SGD, Adam
-from lessons_lib.figures.plotting import RACE_FIGSIZE, draw_contours, loss_grid, plot_race
+from lessons_lib.figures.plotting import (
+    RACE_FIGSIZE,
+    draw_contours,
+    format_table,
+    log_axis,
+    loss_grid,
+    plot_race,
+    power_of_ten,
+)
 from lessons_lib.runner import run
 from lessons_lib.surfaces import SURFACES, get_surface
 
@@ -68,16 +76,32 @@ def test_race_figure_has_a_fixed_size_and_one_curve_per_rule():
     plt.close(fig)
 
 
-@pytest.mark.parametrize(
-    "surface, trajectories, message",
-    [
-        ("valley", [], "surface must be a Surface"),
-        (get_surface("valley"), run(SGD(lr=0.1), get_surface("valley"), [1.0, 1.0], steps=3), "list of Trajectory"),
-        (get_surface("valley"), [np.zeros((3, 2))], "list of Trajectory"),
-        (get_surface("valley"), [run(SGD(lr=0.1), get_surface("valley"), [[1.0, 1.0], [2.0, 2.0]], steps=3)],
-         "only runs of one 2-D point"),
-    ],
-)
-def test_race_figure_rejects_bad_input(surface, trajectories, message):
-    with pytest.raises(ValueError, match=message):
-        plot_race(surface, trajectories)
+def test_format_table_aligns_columns():
+    text = format_table(["name", "value"], [["a", "1.5"], ["longer", "10.25"]])
+    assert text.splitlines() == [
+        "name    value",
+        "------  -----",
+        "a         1.5",
+        "longer  10.25",
+    ]
+
+
+def test_format_table_left_aligns_the_first_columns_it_is_told_to_and_counts_combining_marks_as_nothing():
+    text = format_table(["rule", "arrays", "bytes"], [["m̂", "(nothing)", "0"], ["Adam", "m, v", "38,560"]], left=2)
+    assert text.splitlines() == [
+        "rule  arrays      bytes",
+        "----  ---------  ------",
+        "m̂     (nothing)       0",
+        "Adam  m, v       38,560",
+    ]
+
+
+def test_log_axis_puts_one_axis_on_a_log_scale_with_major_ticks_only():
+    fig, ax = plt.subplots()
+    ax.plot([1, 10, 100], [1, 1000, 1e6])
+    log_axis(ax, "x")
+    log_axis(ax, "y", powers_as_text=True)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert len(ax.xaxis.get_minor_locator().tick_values(1, 100)) == 0
+    assert ax.yaxis.get_major_formatter()(1e-3) == "10⁻³" and power_of_ten(0.5) == "0.5"
+    plt.close(fig)

@@ -8,8 +8,10 @@
   tests run them in real kernels).
 """
 
+import ast
 import contextlib
 import io
+import itertools
 import tomllib
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from lessons_lib.tooling.notebooks import cell_source
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = sorted((REPO / "exercises" / "source").glob("*.ipynb"))
 LESSONS = ["01_gradient_descent", "02_stochastic_gradients", "03_momentum", "04_adagrad_rmsprop", "05_adam",
-           "06_bias_correction", "07_adamw", "08_training", "09_beyond_adam"]
+           "06_bias_correction", "07_adamw", "08_training", "09_beyond_adam", "11_modern_optimizers"]
 
 
 def define(code: str) -> dict:
@@ -63,6 +65,36 @@ def adam_step(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v, t
 """
 
+NEWTON_SCHULZ = """
+def newton_schulz(G, steps=5, eps=1e-7):
+    a, b, c = 3.4445, -4.7750, 2.0315
+    tall = G.shape[0] > G.shape[1]
+    X = G.T if tall else G
+    X = X / max(np.linalg.norm(X), eps)
+    for _ in range(steps):
+        A = X @ X.T
+        X = a * X + (b * A + c * A @ A) @ X
+    return X.T if tall else X
+"""
+
+MUON = NEWTON_SCHULZ + """
+def muon_step(W, grad, B, lr, momentum=0.95, nesterov=True, weight_decay=0.0, ns_steps=5):
+    B = momentum * B + (1 - momentum) * grad
+    U = (1 - momentum) * grad + momentum * B if nesterov else B
+    O = newton_schulz(U, ns_steps)
+    rows, cols = W.shape
+    W = W * (1 - lr * weight_decay)
+    return W - lr * np.sqrt(max(1, rows / cols)) * O, B
+"""
+
+MUON_MASK = """
+def muon_mask(sizes):
+    mask = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        mask += [True] * (fan_in * fan_out) + [False] * fan_out
+    return np.array(mask)
+"""
+
 
 def test_the_source_solutions_pass_every_check():
     namespaces = {path.stem: run_cells(path) for path in SOURCES}
@@ -80,6 +112,9 @@ def test_the_source_solutions_pass_every_check():
         ("08_training", "warmup_cosine", {}),
         ("09_beyond_adam", "amsgrad_step", {}),
         ("09_beyond_adam", "lion_step", {}),
+        ("11_modern_optimizers", "newton_schulz", {}),
+        ("11_modern_optimizers", "muon_step", {}),
+        ("11_modern_optimizers", "muon_mask", {}),
     ]
     assert len(functions) == len(EXERCISES)
     for lesson, name, options in functions:
@@ -108,6 +143,40 @@ def gd_step(theta, grad, lr):
     return theta
 """)
     assert check(in_place_on_a_copy["gd_step"])
+
+
+def test_right_forms_of_newton_schulz_and_muon_pass():
+    """No transpose at all (the same numbers, only slower), the products grouped otherwise, torch's lerp form."""
+    no_transpose = define("""
+def newton_schulz(G, steps=5, eps=1e-7):
+    X = G / max(np.sqrt(np.sum(G**2)), eps)
+    for _ in range(steps):
+        A = X @ X.T
+        X = 3.4445 * X - 4.7750 * A @ X + 2.0315 * A @ (A @ X)
+    return X
+""")
+    right_multiplied = define("""
+def newton_schulz(G, steps=5, eps=1e-7):
+    X = G / np.clip(np.linalg.norm(G), eps, None)
+    for _ in range(steps):
+        S = X.T @ X
+        X = 3.4445 * X + X @ (-4.7750 * S + 2.0315 * S @ S)
+    return X
+""")
+    lerp = define(NEWTON_SCHULZ + """
+def muon_step(W, grad, B, lr, momentum=0.95, nesterov=True, weight_decay=0.0, ns_steps=5):
+    B = B + (1 - momentum) * (grad - B)
+    U = grad + momentum * (B - grad) if nesterov else B
+    W = W - lr * weight_decay * W
+    return W - lr * max(1, W.shape[0] / W.shape[1]) ** 0.5 * newton_schulz(U, steps=ns_steps), B
+""")
+    as_list = define(MUON_MASK.replace("return np.array(mask)", "return mask"))
+    for seed in (0, 1101, 1102):
+        assert check(no_transpose["newton_schulz"], seed=seed)
+        assert check(right_multiplied["newton_schulz"], seed=seed)
+    for seed in (0, 1103, 1104):
+        assert check(lerp["muon_step"], seed=seed)
+    assert check(as_list["muon_mask"])
 
 
 # (code, check options, the case that must fail, words the message must contain)
@@ -284,6 +353,115 @@ def lion_step(theta, grad, m, lr, beta1=0.9, beta2=0.99, weight_decay=0.0):
     c = beta1 * m + (1 - beta1) * grad
     return theta - lr * (c + weight_decay * theta), beta2 * m + (1 - beta2) * grad
 """, {}, "first step, from m = 0", "Lion steps by the sign of c"),
+    "newton_schulz: transposed, not back": (
+        NEWTON_SCHULZ.replace("return X.T if tall else X", "return X"), {},
+        "a tall 6×3 matrix", "transpose the result back"),
+    "newton_schulz: spectral norm": (
+        NEWTON_SCHULZ.replace("np.linalg.norm(X)", "np.linalg.norm(X, ord=2)"), {}, "a wide 3×5 matrix",
+        "you divided by the spectral norm"),
+    "newton_schulz: largest entry": (
+        NEWTON_SCHULZ.replace("np.linalg.norm(X)", "np.abs(X).max()"), {}, "one step (steps = 1)",
+        "you divided by the largest entry"),
+    "newton_schulz: the cubic": (
+        NEWTON_SCHULZ.replace("a, b, c = 3.4445, -4.7750, 2.0315", "a, b, c = 1.5, -0.5, 0"), {}, "a wide 3×5 matrix",
+        "the classical cubic"),
+    "newton_schulz: eps added, not a floor": (
+        NEWTON_SCHULZ.replace("max(np.linalg.norm(X), eps)", "(np.linalg.norm(X) + eps)"), {}, "a 3×4 matrix of norm",
+        "ε is a floor, not a term"),
+    "newton_schulz: no floor": (
+        NEWTON_SCHULZ.replace("max(np.linalg.norm(X), eps)", "np.linalg.norm(X)"), {}, "a 3×4 matrix of norm",
+        "divide by max(‖G‖_F, ε), which is ε"),
+    "newton_schulz: eps ignored": (
+        NEWTON_SCHULZ.replace("max(np.linalg.norm(X), eps)", "max(np.linalg.norm(X), 1e-7)"), {},
+        "a tall 5×3 matrix of norm", "use the eps argument"),
+    "newton_schulz: always 5 steps": (
+        NEWTON_SCHULZ.replace("range(steps)", "range(5)"), {}, "ten steps", "use the steps argument"),
+    "newton_schulz: float32": (
+        NEWTON_SCHULZ.replace("X = G.T if tall else G", "X = (G.T if tall else G).astype(np.float32)"), {},
+        "a wide 3×5 matrix", "ran in float32"),
+    "newton_schulz: float32, written otherwise": (
+        """
+def newton_schulz(G, steps=5, eps=1e-7):
+    X = np.float32(1) * G.astype(np.float32)
+    X = X / np.float32(max(np.sqrt(np.sum(X * X)), eps))
+    for _ in range(steps):
+        A = X @ X.T
+        X = np.float32(3.4445) * X + np.float32(-4.7750) * (A @ X) + np.float32(2.0315) * (A @ (A @ X))
+    return X
+""", {}, "a tall 6×3 matrix", "ran in float32"),
+    "newton_schulz: float32, tiny norm": (
+        NEWTON_SCHULZ.replace("X = G.T if tall else G", "X = (G.T if tall else G).astype(np.float32)"), {},
+        "a 3×4 matrix of norm", "ran in float32"),
+    "muon: docstring momentum": (
+        MUON.replace("B = momentum * B + (1 - momentum) * grad", "B = momentum * B + grad")
+            .replace("U = (1 - momentum) * grad + momentum * B", "U = grad + momentum * B"),
+        {}, "first step of a wide 3×5 W", "that is the form in torch's docstring"),
+    "muon: EMA buffer, docstring Nesterov": (
+        MUON.replace("U = (1 - momentum) * grad + momentum * B", "U = grad + momentum * B"),
+        {}, "a tall 6×3 W", "Nesterov's mix is an average too"),
+    "muon: Nesterov with the old buffer": (
+        MUON.replace("    B = momentum * B + (1 - momentum) * grad\n    U = (1 - momentum) * grad + momentum * B",
+                     "    U = (1 - momentum) * grad + momentum * B\n    B = momentum * B + (1 - momentum) * grad"),
+        {}, "a tall 6×3 W", "update B first, then mix"),
+    "muon: nesterov ignored": (
+        MUON.replace(" if nesterov else B", ""), {}, "nesterov=False", "with nesterov=False there is no mix"),
+    "muon: L2": (
+        MUON.replace("    B = momentum * B + (1 - momentum) * grad",
+                     "    grad = grad + weight_decay * W\n    B = momentum * B + (1 - momentum) * grad")
+            .replace("W = W * (1 - lr * weight_decay)", "pass"),
+        {}, "weight decay λ = 0.2", "that is L2"),
+    "muon: decay with the scaled lr": (
+        MUON.replace("W = W * (1 - lr * weight_decay)", "W = W * (1 - lr * np.sqrt(max(1, rows / cols)) * weight_decay)"),
+        {}, "weight decay λ = 0.2", "the decay uses η itself"),
+    "muon: decay after the step": (
+        MUON.replace("    W = W * (1 - lr * weight_decay)\n    return W - lr * np.sqrt(max(1, rows / cols)) * O, B",
+                     "    W = W - lr * np.sqrt(max(1, rows / cols)) * O\n    return W * (1 - lr * weight_decay), B"),
+        {}, "weight decay λ = 0.2", "decay the W from before the step"),
+    "muon: scale without the root": (
+        MUON.replace("np.sqrt(max(1, rows / cols))", "max(1, rows / cols)"), {}, "a tall 6×3 W",
+        "the scale is the square root"),
+    "muon: scale without max(1, ·)": (
+        MUON.replace("np.sqrt(max(1, rows / cols))", "np.sqrt(rows / cols)"), {}, "first step of a wide 3×5 W",
+        "a wide W (rows < cols) is not scaled down"),
+    "muon: scale from the transposed shape": (
+        MUON.replace("rows, cols = W.shape", "cols, rows = W.shape"), {}, "nesterov=False on a wide 4×8 W",
+        "your scale used the transposed shape"),
+    "muon: no scale": (
+        MUON.replace("np.sqrt(max(1, rows / cols)) * O", "O"), {}, "a tall 6×3 W", "steps √(rows/cols) times further"),
+    "muon: not orthogonalised": (
+        MUON.replace("O = newton_schulz(U, ns_steps)", "O = U"), {}, "first step of a wide 3×5 W",
+        "orthogonalise before stepping"),
+    "muon: always 5 NS steps": (
+        MUON.replace("O = newton_schulz(U, ns_steps)", "O = newton_schulz(U)"), {}, "weight decay λ = 0.2", "pass ns_steps on"),
+    "muon: float32": (
+        MUON.replace("    B = momentum * B + (1 - momentum) * grad",
+                     "    W, grad, B = W.astype(np.float32), grad.astype(np.float32), B.astype(np.float32)\n"
+                     "    B = momentum * B + (1 - momentum) * grad"),
+        {}, "a tall 6×3 W", "ran in float32"),
+    "muon: buffer changed in place": (
+        MUON.replace("    B = momentum * B + (1 - momentum) * grad", "    B *= momentum\n    B += (1 - momentum) * grad"),
+        {}, "first step of a wide 3×5 W", "changed its input B in place"),
+    "muon_mask: biases to Muon too": (
+        MUON_MASK.replace("[False] * fan_out", "[True] * fan_out"), {}, "one layer", "the biases went to Muon too"),
+    "muon_mask: the wrong way round": (
+        MUON_MASK.replace("return np.array(mask)", "return ~np.array(mask)"), {}, "one layer",
+        "the mask is the wrong way round"),
+    "muon_mask: all weights, then all biases": (
+        """
+def muon_mask(sizes):
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    return np.array([True] * sum(i * o for i, o in pairs) + [False] * sum(o for _, o in pairs))
+""", {}, "two layers", "layer by layer W₁, b₁, W₂, b₂"),
+    "muon_mask: output layer to AdamW": (
+        """
+def muon_mask(sizes):
+    mask = []
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        mask += [layer < len(sizes) - 1] * (fan_in * fan_out) + [False] * fan_out
+    return np.array(mask)
+""", {}, "two layers", "the output layer's too"),
+    "muon_mask: biases forgotten": (
+        MUON_MASK.replace(" + [False] * fan_out", ""), {}, "one layer", "mask has shape (6,), expected shape (9,)"),
     "rmsprop: signature changed": (
         """
 def rmsprop_step(theta, grad, square_avg, lr, beta=0.99):
@@ -296,7 +474,7 @@ def rmsprop_step(theta, grad, square_avg, lr, beta=0.99):
 @pytest.mark.parametrize("name", MISTAKES)
 def test_a_typical_mistake_is_caught_and_explained(name):
     code, options, case, words = MISTAKES[name]
-    function = next(value for value in define(code).values() if callable(value) and value is not np)
+    function = [value for value in define(code).values() if callable(value) and value is not np][-1]  # the last one
     result = check(function, **options)
     report = result.report()
     assert not result, report
@@ -306,6 +484,92 @@ def test_a_typical_mistake_is_caught_and_explained(name):
     message = next(f"{c.details}\n{c.hint}" for c in failed if c.title.startswith(case))
     assert words in message, report
     assert "Traceback" not in report
+
+
+# --- exercise 11: every planted mistake, and hidden cases that vary every argument ----------
+
+EXERCISE_11 = REPO / "exercises" / "source" / "11_modern_optimizers.ipynb"
+#: The arguments of exercise 11's functions that are not the data (a matrix, a gradient, a state).
+HYPERPARAMETERS = {"newton_schulz": ("steps", "eps"),
+                   "muon_step": ("lr", "momentum", "nesterov", "weight_decay", "ns_steps"),
+                   "muon_mask": ("sizes",)}
+
+
+def named(name: str, function):
+    """``function`` under the name ``check`` looks it up by."""
+    def wrapper(*args, **kwargs):
+        return function(*args, **kwargs)
+    wrapper.__name__ = name
+    return wrapper
+
+
+@pytest.mark.parametrize("name, number", [(name, number) for name in HYPERPARAMETERS
+                                          for number in range(len(EXERCISES[name].mistakes))])
+def test_each_planted_mistake_of_exercise_11_fails_with_its_own_hint(name, number):
+    mistake = EXERCISES[name].mistakes[number]
+    for seed in (0, 1101, 1102, 1103, 1104, 1105):
+        result = check(named(name, mistake.function), seed=seed)
+        assert not result, f"seed {seed}: the mistake passes every case"
+        assert any(case.hint == mistake.hint for case in result.cases if not case.passed), (
+            f"seed {seed}: no failed case gives the mistake's own hint\n{result.report()}")
+
+
+def hidden_checks(path: Path = EXERCISE_11) -> dict[str, list[dict]]:
+    """The options (seed, cases) of every ``check(f, ...)`` the hidden tests run, by function."""
+    checks: dict[str, list[dict]] = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        if not gen.is_graded_test(cell):
+            continue
+        for line in cell_source(cell).splitlines():
+            if line.startswith("check("):
+                call = ast.parse(line).body[0].value.func.value  # check(...) in check(...).assert_ok()
+                if call.args[0].id in EXERCISES:  # not a question
+                    options = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
+                    checks.setdefault(call.args[0].id, []).append(options)
+    return checks
+
+
+def hidden_calls(name: str) -> list[dict]:
+    """The arguments of every call the hidden tests make of a function (a trajectory: its first step)."""
+    calls = []
+    for options in hidden_checks()[name]:
+        cases = EXERCISES[name].make_cases(np.random.default_rng(options.get("seed", 0)))
+        wanted = options.get("cases", [case.key for case in cases])
+        calls += [kwargs for case in cases if case.key in wanted for kwargs in case.calls]
+    return calls
+
+
+def test_exercise_11_is_graded_on_every_function_for_10_points():
+    notebook = nbformat.read(EXERCISE_11, as_version=4)
+    assert set(hidden_checks()) == set(HYPERPARAMETERS)
+    assert sum(test.points for test in gen.graded_tests(notebook)) == 10
+
+
+@pytest.mark.parametrize("name", HYPERPARAMETERS)
+def test_the_hidden_cases_of_exercise_11_vary_every_argument(name):
+    calls = hidden_calls(name)
+    hyper = HYPERPARAMETERS[name]
+    for kwargs in calls:
+        assert set(hyper) <= set(kwargs), f"a hidden case leaves {set(hyper) - set(kwargs)} to the student's default"
+    values = {h: [repr(kwargs[h]) for kwargs in calls] for h in hyper}  # repr: True is not 1, 0.0 is not False
+    for h in hyper:
+        assert len(set(values[h])) >= 2, f"{name}: {h} takes one value only, {values[h][0]}, in the hidden cases"
+    for first, second in itertools.combinations(hyper, 2):
+        assert values[first] != values[second], f"{name}: {first} and {second} are equal in every hidden case"
+
+
+@pytest.mark.parametrize("name", HYPERPARAMETERS)
+def test_a_function_that_hard_codes_an_argument_fails_the_hidden_tests(name):
+    """Fixing an argument to any value it takes in the hidden cases, or to its default, fails a hidden test."""
+    exercise = EXERCISES[name]
+    defaults = {"steps": 5, "eps": 1e-7, "momentum": 0.95, "nesterov": True, "weight_decay": 0.0, "ns_steps": 5,
+                "sizes": (64, 32, 10), "lr": 1e-3}
+    for h in HYPERPARAMETERS[name]:
+        for value in {repr(kwargs[h]): kwargs[h] for kwargs in hidden_calls(name) + [{h: defaults[h]}]}.values():
+            def fixed(*args, h=h, value=value, **kwargs):
+                return exercise.reference(*args, **{**kwargs, h: value})
+            results = [check(named(name, fixed), **options) for options in hidden_checks()[name]]
+            assert not all(results), f"{name} with {h} always {value!r} passes every hidden test"
 
 
 def test_a_failure_shows_expected_and_got():
@@ -386,6 +650,16 @@ def test_the_questions_of_lessons_08_and_09(question, right, wrong):
     assert check_answer(question, right)
     result = check_answer(question, wrong)
     assert not result and "hint:" in result.report()
+
+
+@pytest.mark.parametrize("question, right, wrong", [("ns_rank_one", 0.6964, 1.0), ("ns_rank_one", 0.696, 0.701),
+                                                   ("transpose_changes", "Cost", "result"),
+                                                   ("transpose_changes", " cost ", "both")])
+def test_the_questions_of_exercise_11(question, right, wrong):
+    assert check_answer(question, right)
+    result = check_answer(question, wrong)
+    assert not result and "hint:" in result.report()
+    assert "0.696" not in result.report() and "cost" not in result.report().lower()
 
 
 def test_answers_in_words():

@@ -1,4 +1,4 @@
-"""Lesson 05's figures and widgets: the numbers they compute, the pictures they redraw, the input they refuse."""
+"""Lesson 05's figures and widgets: the numbers they compute, the pictures they redraw."""
 
 import matplotlib
 
@@ -59,29 +59,6 @@ def test_a_one_dimensional_sequence_is_one_parameter():
     assert lesson05.replay(SGD(lr=0.5), [1.0, 2.0]).tolist() == [[-0.5], [-1.0]]
 
 
-@pytest.mark.parametrize("grads, fragment", [
-    (np.ones((2, 2, 2)), "grads must have shape"),
-    (np.ones(0), "grads must have shape"),
-    (np.ones((3, 0)), "grads must have shape"),
-    ([1.0, np.nan], "grads contains NaN"),
-    ("abc", "grads must hold real numbers"),
-])
-def test_replay_refuses_bad_gradients(grads, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        lesson05.replay(Adam(), grads)
-
-
-def test_replay_refuses_a_wrong_combination_of_step_state_and_hyperparameters():
-    with pytest.raises(ValueError, match="pass neither state nor keyword arguments"):
-        lesson05.replay(Adam(), np.ones(3), lr=0.1)
-    with pytest.raises(ValueError, match="state must be given for a step function"):
-        lesson05.replay(numpy_adam_step, np.ones(3))
-    with pytest.raises(ValueError, match="step must be a lessons_lib rule or a step function"):
-        lesson05.replay("adam", np.ones(3))
-    with pytest.raises(ValueError, match=r"step must be a rule object such as Adam\(\), not the class"):
-        lesson05.replay(Adam, np.ones(3))
-
-
 # --- figures ---------------------------------------------------------------------------------------
 
 
@@ -96,13 +73,6 @@ def test_step_length_figure_draws_each_curve_and_the_reference():
     assert len(no_reference.get_lines()) == 1 and no_reference.get_yscale() == "log"
 
 
-def test_step_length_figure_refuses_bad_curves():
-    with pytest.raises(ValueError, match="curves must name at least one curve"):
-        lesson05.step_length_figure({})
-    with pytest.raises(ValueError, match=r"curves\['a'\] contains NaN"):
-        lesson05.step_length_figure({"a": [1.0, np.nan]})
-
-
 def test_step_bound_figure_shows_gradients_and_steps_per_coordinate():
     rosenbrock = get_surface("rosenbrock")
     path = run(Adam(lr=0.05), rosenbrock, rosenbrock.start, steps=50)
@@ -111,14 +81,6 @@ def test_step_bound_figure_shows_gradients_and_steps_per_coordinate():
     dx = ax_s.get_lines()[0].get_ydata()
     np.testing.assert_allclose(dx, np.abs(np.diff(path.positions[:, 0])) / 0.05)
     assert dx.max() <= 1.0 + 1e-9  # Adam's steps on Rosenbrock stay within η
-
-
-def test_step_bound_figure_refuses_bad_input():
-    with pytest.raises(ValueError, match="trajectory must be a run of one 2-D point"):
-        lesson05.step_bound_figure(run(Adam(), lambda theta: theta, np.ones(3), steps=2), lr=1e-3)
-    path = run(Adam(lr=0.05), get_surface("bowl"), (1.0, 1.0), steps=5)
-    with pytest.raises(ValueError, match="lr must be > 0"):
-        lesson05.step_bound_figure(path, lr=0.0)
 
 
 # --- signal to noise ------------------------------------------------------------------------------
@@ -132,24 +94,9 @@ def test_noisy_and_steady_gradients_rescale_one_noise_sequence():
     assert (quiet[:, 1] == 0.01).all()
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"steps": 0}, "steps must be a whole number"),
-    ({"noise": -1.0}, "noise must be >= 0"),
-    ({"steady": "a"}, "steady must be a real number"),
-    ({"seed": -1}, "seed must be a whole number >= 0"),
-    ({"seed": 1.5}, "seed must be a whole number >= 0"),
-])
-def test_noisy_and_steady_gradients_refuse_bad_arguments(kwargs, fragment):
-    arguments = {"steps": 10, "noise": 1.0, "steady": 0.01, **kwargs}
-    with pytest.raises(ValueError, match=fragment):
-        lesson05.noisy_and_steady_gradients(**arguments)
-
-
 def test_mean_over_rms():
     np.testing.assert_allclose(lesson05.mean_over_rms([[1.0, 3.0], [1.0, -1.0]]), [1.0, 1 / np.sqrt(5)])
     np.testing.assert_allclose(lesson05.mean_over_rms([-2.0, -2.0]), [-1.0])
-    with pytest.raises(ValueError, match="zero at every step"):
-        lesson05.mean_over_rms(np.zeros((4, 2)))
 
 
 def test_adam_drifts_by_mean_over_rms_and_sgd_by_the_mean():
@@ -189,18 +136,6 @@ def test_without_noise_adam_moves_both_parameters_by_lr_per_step(side_by_side):
         np.testing.assert_allclose(path_b.get_ydata(), np.arange(201), rtol=1e-6)
     finally:
         side_by_side.noise_slider.value = 5.0
-
-
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"noise": 11.0}, "noise must be at most 10"),
-    ({"noise": -0.1}, "noise must be >= 0"),
-    ({"steady": 2.0}, "steady must be between 0.0001 and 1"),
-    ({"steps": 0}, "steps must be a whole number"),
-    ({"seed": "x"}, "seed must be a whole number"),
-])
-def test_signal_to_noise_refuses_bad_arguments(kwargs, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        lesson05.SignalToNoise(**kwargs)
 
 
 # --- the race --------------------------------------------------------------------------------------
@@ -256,18 +191,9 @@ def test_a_diverging_runner_is_named_not_raised(race):
         race.lr_sliders["SGD"].value = 1e-3
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"surface": "moon"}, "name must be one of"),
-    ({"lrs": {"Lion": 0.1}}, "lrs has unknown runners Lion"),
-    ({"lrs": {"Adam": 3.0}}, r"lrs\['Adam'\] must be between 0.0001 and 1"),
-    ({"lrs": {"SGD": -1.0}}, r"lrs\['SGD'\] must be >= 0"),
-    ({"beta2": 0.99999}, "beta2 must be at most 0.9999"),
-    ({"momentum": 1.0}, "momentum must be in"),
-    ({"steps": 0}, "steps must be a whole number"),
-])
-def test_race_refuses_bad_arguments(kwargs, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        lesson05.AdamRace(**kwargs)
+def test_race_refuses_an_unknown_surface():
+    with pytest.raises(ValueError, match="name must be one of"):  # the message of lessons_lib.surfaces.get_surface
+        lesson05.AdamRace(surface="moon")
 
 
 def test_snapshots_are_pngs_of_the_current_picture(race, side_by_side):

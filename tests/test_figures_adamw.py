@@ -1,4 +1,4 @@
-"""Lesson 07's figures and widgets: the numbers they compute, the pictures they redraw, the input they refuse."""
+"""Lesson 07's figures and widgets: the numbers they compute, the pictures they redraw."""
 
 import matplotlib
 
@@ -42,30 +42,19 @@ def test_l2_optimum_is_where_sgd_with_weight_decay_and_adam_with_l2_stop():
     np.testing.assert_allclose(adam.positions[-1], optimum, atol=1e-8)
 
 
-def test_l2_optimum_refuses_a_negative_lambda():
-    with pytest.raises(ValueError, match="lam must be >= 0"):
-        lesson07.l2_optimum(-0.1)
-
-
 def test_as_trajectory_fills_in_losses_and_gradients():
     path = run(SGD(lr=0.1), VALLEY, VALLEY.start, 10)
     again = lesson07.as_trajectory(path.positions, "by hand")
     assert isinstance(again, Trajectory) and again.rule_name == "by hand" and again.steps_run == 10
     np.testing.assert_allclose(again.losses, path.losses)
     np.testing.assert_allclose(again.grads, path.grads)
-    with pytest.raises(ValueError, match="positions must have shape"):
-        lesson07.as_trajectory(np.zeros((1, 2)), "too short")
-    with pytest.raises(ValueError, match="positions must have shape"):
-        lesson07.as_trajectory(np.zeros((3, 3)), "not 2-D points")
 
 
-def test_plot_paths_marks_the_points_and_refuses_bad_marks():
+def test_plot_paths_marks_the_points():
     paths = [run(SGD(lr=0.1), VALLEY, VALLEY.start, 20), run(SGD(lr=0.1, weight_decay=0.5), VALLEY, VALLEY.start, 20)]
     fig = lesson07.plot_paths(paths, {"L2 optimum": lesson07.l2_optimum(0.5)})
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "L2 optimum" in labels
-    with pytest.raises(ValueError, match="must be one point"):
-        lesson07.plot_paths(paths, {"bad": [1.0, 2.0, 3.0]})
 
 
 # --- noise replay --------------------------------------------------------------------------------
@@ -96,20 +85,6 @@ def test_noise_replay_uses_the_same_noise_for_every_rule():
     assert not np.array_equal(plain, other)
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"rule": SGD(lr=0.1)}, "rule must be Adam"),
-    ({"scales": [1.0, -1.0]}, "scales must be a non-empty list"),
-    ({"scales": []}, "scales must be a non-empty list"),
-    ({"steps": 0}, "steps must be a whole number"),
-    ({"per_group": 1.5}, "per_group must be a whole number"),
-    ({"seed": -1}, "seed must be a whole number"),
-])
-def test_noise_replay_refuses_bad_arguments(kwargs, fragment):
-    arguments = {"rule": AdamW(lr=0.01), "scales": [1.0], "steps": 10, **kwargs}
-    with pytest.raises(ValueError, match=fragment):
-        lesson07.noise_replay(**arguments)
-
-
 def test_shrink_figure_draws_one_panel_per_replay():
     scales = [1.0, 0.1]
     replays = {name: lesson07.noise_replay(rule, scales, 30, per_group=5)
@@ -117,10 +92,6 @@ def test_shrink_figure_draws_one_panel_per_replay():
     fig = lesson07.shrink_figure(replays, scales, 0.01, 0.1)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert len(fig.axes[0].get_lines()) == len(scales) + 2  # the groups, (1 − ηλ)ᵗ and the zero line
-    with pytest.raises(ValueError, match="one column per scale"):
-        lesson07.shrink_figure({"L2": replays["L2"]}, [1.0], 0.01, 0.1)
-    with pytest.raises(ValueError, match="replays must map"):
-        lesson07.shrink_figure({}, scales, 0.01, 0.1)
 
 
 # --- bins ----------------------------------------------------------------------------------------
@@ -140,28 +111,10 @@ def test_rms_by_bin():
     np.testing.assert_allclose(lesson07.rms_by_bin(values, [0, 0, 1, 1]), [np.sqrt(12.5), 1.0])
 
 
-@pytest.mark.parametrize("call, fragment", [
-    (lambda: lesson07.rank_bins(np.ones(3), 4), "at least n_bins"),
-    (lambda: lesson07.rank_bins(np.ones((2, 2)), 2), "1-D array"),
-    (lambda: lesson07.rank_bins(np.ones(5), 0), "n_bins must be a whole number"),
-    (lambda: lesson07.rank_bins([1.0, np.nan], 1), "values contains NaN"),
-    (lambda: lesson07.rms_by_bin(np.ones(3), [0, 1]), "bins must hold one bin number"),
-    (lambda: lesson07.rms_by_bin(np.ones(2), [0.0, 1.0]), "bins must hold one bin number"),
-    (lambda: lesson07.rms_by_bin(np.ones(2), [0, 2]), "every bin"),
-])
-def test_bins_refuse_bad_input(call, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        call()
-
-
 def test_shrink_by_bin_figure_draws_one_bar_per_bin_and_run():
     fig = lesson07.shrink_by_bin_figure([0.001, 0.01, 0.1], {"a": [0.2, 0.5, 0.7], "b": [0.5, 0.5, 0.5]}, "√v̂")
     (ax,) = fig.axes
     assert len(ax.patches) == 6
-    with pytest.raises(ValueError, match="one value per bin"):
-        lesson07.shrink_by_bin_figure([0.1, 0.2], {"a": [1.0]}, "√v̂")
-    with pytest.raises(ValueError, match="ratios must name"):
-        lesson07.shrink_by_bin_figure([0.1, 0.2], {}, "√v̂")
 
 
 # --- matching a norm -----------------------------------------------------------------------------
@@ -183,21 +136,6 @@ def test_match_norm_gives_up_clearly():
         lesson07.match_norm(lambda lam: lam, lambda result: 1.0, 2.0, 0.01, 0.1)  # the norm never moves
     with pytest.raises(RuntimeError, match="no λ found"):
         lesson07.match_norm(lambda lam: 1 / lam, lambda result: result, 5.0, 0.01, 0.1, max_runs=2)
-
-
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"target": -1.0}, "need target > 0"),
-    ({"lam_low": 0.1, "lam_high": 0.01}, "0 < lam_low < lam_high"),
-    ({"lam_low": 0.0}, "0 < lam_low < lam_high"),
-    ({"train_with": "Adam"}, "train_with and norm_of must be functions"),
-    ({"max_runs": 0}, "max_runs must be a whole number"),
-    ({"rtol": 0.0}, "rtol must be > 0"),
-])
-def test_match_norm_refuses_bad_arguments(kwargs, fragment):
-    arguments = {"train_with": lambda lam: lam, "norm_of": lambda result: 1 / result, "target": 5.0,
-                 "lam_low": 0.01, "lam_high": 0.1, **kwargs}
-    with pytest.raises(ValueError, match=fragment):
-        lesson07.match_norm(**arguments)
 
 
 # --- the race ------------------------------------------------------------------------------------
@@ -231,14 +169,3 @@ def test_race_snapshot_is_the_current_picture():
     race = lesson07.DecayRace(steps=50)
     assert race.snapshot().data == race.race.live.png()
 
-
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"lam": 5.0}, "lam must be between"),
-    ({"lam": -1.0}, "lam must be >= 0"),
-    ({"lr": 1.0}, "lr must be between"),
-    ({"lr": -0.1}, "lr must be >= 0"),
-    ({"steps": 0}, "steps must be a whole number"),
-])
-def test_race_refuses_bad_arguments(kwargs, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        lesson07.DecayRace(**kwargs)

@@ -40,33 +40,10 @@ def test_replay_matches_the_rule_step_by_step_for_several_parameters():
     for t, g in enumerate(grads):
         new_theta, state = rule.step(theta, g, state)
         np.testing.assert_array_equal(replay.steps[t], new_theta - theta)
-        np.testing.assert_array_equal(replay.accumulators[t], state.square_avg)
+        np.testing.assert_array_equal(replay.accumulators[t], adaptive.accumulator(state))
         theta = new_theta
     np.testing.assert_allclose(replay.steps, -replay.step_sizes * grads, rtol=1e-12)
     assert replay.label == "mine" and replay.steps.shape == (50, 3)
-
-
-@pytest.mark.parametrize("rule, fragment", [
-    (SGD(lr=0.1), "rule must be AdaGrad"),
-    (Adam(), "rule must be AdaGrad"),
-    (RMSprop(centered=True), "plain RMSprop"),
-    (RMSprop(momentum=0.9), "plain RMSprop"),
-    (AdaGrad(weight_decay=0.1), "without weight_decay"),
-])
-def test_replay_refuses_rules_whose_step_is_not_lr_g_over_root(rule, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        adaptive.replay(rule, np.ones(3))
-
-
-@pytest.mark.parametrize("grads, fragment", [
-    (np.ones((2, 2, 2)), "grads must have shape"),
-    (np.ones(0), "grads must have shape"),
-    ([1.0, np.nan], "grads contains NaN"),
-    ("abc", "grads must hold real numbers"),
-])
-def test_replay_refuses_bad_gradients(grads, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        adaptive.replay(AdaGrad(), grads)
 
 
 def test_accumulator_reads_s_or_v_and_refuses_other_states():
@@ -85,17 +62,6 @@ def test_step_size_figure_draws_one_curve_per_replay_and_reference():
     assert ax_step.get_xscale() == ax_step.get_yscale() == "log"
     (only_steps,) = adaptive.step_size_figure(replays, accumulators=False).axes
     assert len(only_steps.get_lines()) == 2 and "step size" in only_steps.get_title()
-
-
-def test_step_size_figure_refuses_bad_input():
-    with pytest.raises(ValueError, match="replays must be a non-empty list"):
-        adaptive.step_size_figure([])
-    with pytest.raises(ValueError, match="replays must be a non-empty list"):
-        adaptive.step_size_figure([np.ones(3)])
-    with pytest.raises(ValueError, match="only replays of one parameter"):
-        adaptive.step_size_figure([adaptive.replay(AdaGrad(), np.ones((4, 2)))])
-    with pytest.raises(ValueError, match="accumulators must be True or False"):
-        adaptive.step_size_figure([adaptive.replay(AdaGrad(), np.ones(4))], accumulators="no")
 
 
 # --- where ε goes ------------------------------------------------------------------------------
@@ -117,24 +83,10 @@ def test_steady_step_factor_agrees_with_the_rule_once_v_has_settled():
     assert abs(replay.steps[-1, 0]) == pytest.approx(adaptive.steady_step_factor(3e-6, 1e-8, False), rel=1e-9)
 
 
-@pytest.mark.parametrize("eps, inside, fragment", [
-    (0.0, True, "eps must be > 0"),
-    (-1e-8, False, "eps must be > 0"),
-    (1e-8, 1, "inside must be True or False"),
-])
-def test_steady_step_factor_refuses_bad_arguments(eps, inside, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        adaptive.steady_step_factor(1.0, eps, inside)
-
-
-def test_epsilon_figure_draws_each_form_and_refuses_bad_ranges():
+def test_epsilon_figure_draws_each_form():
     fig = adaptive.epsilon_figure([("outside", 1e-8, False), ("inside", 1e-8, True)], mark=1e-6)
     (ax,) = fig.axes
     assert len(ax.get_lines()) == 3  # two forms and the mark
-    with pytest.raises(ValueError, match="forms must name at least one"):
-        adaptive.epsilon_figure([])
-    with pytest.raises(ValueError, match="g_range must be"):
-        adaptive.epsilon_figure([("outside", 1e-8, False)], g_range=(1.0, 1e-3))
 
 
 # --- the valley and the rotated valley ---------------------------------------------------------
@@ -145,8 +97,6 @@ def test_valley_coordinates_match_the_two_losses_and_are_their_own_inverse():
     points = np.random.default_rng(0).uniform(-5, 5, size=(100, 2))
     np.testing.assert_allclose(valley.loss(adaptive.valley_coordinates(points)), rotated.loss(points), rtol=1e-13)
     np.testing.assert_allclose(adaptive.valley_coordinates(adaptive.valley_coordinates(points)), points, atol=1e-14)
-    with pytest.raises(ValueError, match="p must have shape"):
-        adaptive.valley_coordinates([1.0, 2.0, 3.0])
 
 
 def test_matching_starts_give_gradient_descent_the_same_path_turned():
@@ -166,16 +116,6 @@ def test_matching_starts_give_gradient_descent_the_same_path_turned():
 ])
 def test_steps_to_stay_below(losses, expected):
     assert adaptive.steps_to_stay_below(losses, 1.0) == expected
-
-
-@pytest.mark.parametrize("losses, fragment", [
-    (np.ones((2, 2)), "losses must be a non-empty 1-D array"),
-    ([], "losses must be a non-empty 1-D array"),
-    ([1.0, np.inf], "losses contains NaN"),
-])
-def test_steps_to_stay_below_refuses_bad_losses(losses, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        adaptive.steps_to_stay_below(losses, 1.0)
 
 
 # --- the race ----------------------------------------------------------------------------------
@@ -209,16 +149,3 @@ def test_race_snapshot_is_the_current_picture():
     race = adaptive.AdaptiveRace(steps=30)
     assert race.snapshot().data == race.race.live.png()
 
-
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"surface": "bowl"}, "surface must be one of valley, rotated_valley"),
-    ({"lr": 10.0}, "lr must be between"),
-    ({"lr": -1.0}, "lr must be >= 0"),
-    ({"beta": 1.0}, "beta must be in"),
-    ({"beta": 0.9999}, "beta must be at most"),
-    ({"gd_lr": -0.1}, "gd_lr must be >= 0"),
-    ({"steps": 0}, "steps must be a whole number"),
-])
-def test_race_refuses_bad_arguments(kwargs, fragment):
-    with pytest.raises(ValueError, match=fragment):
-        adaptive.AdaptiveRace(**kwargs)

@@ -1,5 +1,4 @@
-"""Lesson 01's figures and learning-rate explorer: they draw what they are given, say the right
-thing, and refuse bad input."""
+"""Lesson 01's figures and learning-rate explorer: they draw what they are given and say the right thing."""
 
 import matplotlib
 
@@ -58,17 +57,6 @@ def test_direction_word(factor, word):
     assert direction_word(factor) == word
 
 
-@pytest.mark.parametrize(
-    "lr, eigenvalues, message",
-    [(-0.1, [1.0], "lr must be >= 0"), ("0.1", [1.0], "lr must be a real number"),
-     (0.1, [], "eigenvalues must be one or more numbers > 0"), (0.1, [1.0, -1.0], "eigenvalues must be"),
-     (0.1, [1.0, np.nan], "eigenvalues contains NaN")],
-)
-def test_verdict_rejects_bad_input(lr, eigenvalues, message):
-    with pytest.raises(ValueError, match=message):
-        stability_verdict(lr, eigenvalues)
-
-
 # --- static figures -------------------------------------------------------------------
 
 
@@ -78,19 +66,6 @@ def test_plot_1d_runs_draws_one_panel_per_path():
     assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
     path_line = fig.axes[1].lines[1]
     assert np.allclose(path_line.get_xdata(), paths[1]) and np.allclose(path_line.get_ydata(), paths[1] ** 2)
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [({"loss": "θ²"}, "loss must be a function"),
-     ({"titles": ["only one"]}, "paths and titles must have the same length"),
-     ({"xlim": (2, -2)}, "xlim must be"), ({"ylim": (1, 1)}, "ylim must be"),
-     ({"paths": [np.array([1.0, np.inf])], "titles": ["x"]}, "paths contains NaN")],
-)
-def test_plot_1d_runs_rejects_bad_input(kwargs, message):
-    arguments = {"loss": lambda t: t**2, "paths": [np.zeros(2), np.zeros(2)], "titles": ["a", "b"], "xlim": (-1, 1)}
-    with pytest.raises(ValueError, match=message):
-        plot_1d_runs(**{**arguments, **kwargs})
 
 
 def test_plot_contraction_draws_the_powers_and_the_measured_dots():
@@ -104,17 +79,6 @@ def test_plot_contraction_draws_the_powers_and_the_measured_dots():
     assert np.allclose(measured.get_ydata(), predicted.get_ydata())
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [({"eigenvalues": [0.0]}, "eigenvalues must be"), ({"lr": -1}, "lr must be >= 0"), ({"steps": 0}, "steps must be"),
-     ({"measured": {"a": [1], "b": [1], "c": [1]}}, "measured has 3 curves for 2 eigenvalues")],
-)
-def test_plot_contraction_rejects_bad_input(kwargs, message):
-    arguments = {"eigenvalues": [0.2, 4.0], "lr": 0.1, "steps": 5}
-    with pytest.raises(ValueError, match=message):
-        plot_contraction(**{**arguments, **kwargs})
-
-
 def test_plot_steepest_ascent_marks_the_gradient_and_the_right_angle():
     angles = np.linspace(-np.pi, np.pi, 9)
     slopes = np.zeros(9)
@@ -126,17 +90,6 @@ def test_plot_steepest_ascent_marks_the_gradient_and_the_right_angle():
     assert ax_map.get_aspect() == 1.0
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [({"surface": "valley"}, "surface must be a Surface"), ({"point": [[0, 1], [1, 0]]}, "point must be one point"),
-     ({"slopes": np.zeros(3)}, "angles and slopes must be 1-D of the same length")],
-)
-def test_plot_steepest_ascent_rejects_bad_input(kwargs, message):
-    arguments = {"surface": VALLEY, "point": [1.0, 1.0], "angles": np.zeros(4), "slopes": np.zeros(4)}
-    with pytest.raises(ValueError, match=message):
-        plot_steepest_ascent(**{**arguments, **kwargs})
-
-
 def test_plot_starts_and_ends_counts_the_runs_that_found_the_global_minimum():
     rastrigin = get_surface("rastrigin")
     starts = np.array([[0.2, 0.1], [1.2, 0.9], [2.9, -3.2]])
@@ -144,13 +97,6 @@ def test_plot_starts_and_ends_counts_the_runs_that_found_the_global_minimum():
     fig = plot_starts_and_ends(rastrigin, starts, ends)
     labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     assert labels == ["start", "end elsewhere (2)", "end at the global minimum (1)"]
-
-
-def test_plot_starts_and_ends_rejects_mismatched_points():
-    with pytest.raises(ValueError, match="starts and ends must hold the same number of points"):
-        plot_starts_and_ends(VALLEY, np.zeros((3, 2)), np.zeros((2, 2)))
-    with pytest.raises(ValueError, match="ends must have shape"):
-        plot_starts_and_ends(VALLEY, np.zeros((3, 2)), np.zeros((3, 3)))
 
 
 # --- the live explorer ----------------------------------------------------------------
@@ -181,14 +127,3 @@ def test_explorer_snapshot_is_the_current_picture():
     explorer = LearningRateExplorer(VALLEY, lr=0.3, steps=20)
     assert explorer.snapshot().data == explorer.live.png()
 
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [({"surface": get_surface("rosenbrock")}, "surface must be a quadratic Surface"), ({"lr": -0.1}, "lr must be >= 0"),
-     ({"steps": 0}, "steps must be"), ({"start": [[0, 0], [1, 1]]}, "start must be one point"),
-     ({"lr": 2.0}, "lr must lie in the slider.s range"), ({"low": 0.0}, "with low > 0")],
-)
-def test_explorer_rejects_bad_input(kwargs, message):
-    arguments = {"surface": VALLEY}
-    with pytest.raises(ValueError, match=message):
-        LearningRateExplorer(**{**arguments, **kwargs})

@@ -1,4 +1,4 @@
-"""Lesson 03's figures and widgets: the numbers they compute, the pictures they redraw, the input they refuse."""
+"""Lesson 03's figures and widgets: the numbers they compute, the pictures they redraw."""
 
 import matplotlib
 
@@ -24,13 +24,6 @@ def test_first_step_below_finds_the_first_crossing_or_none():
     assert lesson03.first_step_below([5.0, 1.0], 1e-6) is None
 
 
-def test_first_step_below_rejects_bad_input():
-    with pytest.raises(ValueError, match="losses must be a 1-D array"):
-        lesson03.first_step_below(np.ones((2, 2)), 1e-6)
-    with pytest.raises(ValueError, match="target must be"):
-        lesson03.first_step_below([1.0], "small")
-
-
 @pytest.mark.parametrize("lr, beta, nesterov", [(0.465, 0.0, False), (0.2, 0.7, False), (0.1, 0.9, False),
                                                 (0.1, 0.9, True), (0.27, 0.77, True)])
 def test_steps_to_reach_agrees_with_real_runs(lr, beta, nesterov):
@@ -53,20 +46,6 @@ def test_steps_to_reach_works_on_the_rotated_valley_too():
     rotated = get_surface("rotated_valley")
     path = run(SGD(lr=0.2, momentum=0.7), rotated, rotated.start, steps=200)
     assert lesson03.steps_to_reach(rotated, 0.2, 0.7, max_steps=200) == lesson03.first_step_below(path.losses, 1e-6)
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({"surface": get_surface("rosenbrock")}, "surface must be a quadratic Surface"),
-    ({"surface": "valley"}, "surface must be a quadratic Surface"),
-    ({"lr": -0.1}, "lr must be >= 0"),
-    ({"beta": 1.0}, "beta must be in \\[0, 1\\)"),
-    ({"max_steps": 0}, "max_steps must be a whole number"),
-    ({"start": [[1.0, 2.0], [3.0, 4.0]]}, "start must be one point"),
-])
-def test_steps_to_reach_rejects_bad_input(kwargs, message):
-    arguments = {"surface": VALLEY, "lr": 0.1, "beta": 0.5} | kwargs
-    with pytest.raises(ValueError, match=message):
-        lesson03.steps_to_reach(**arguments)
 
 
 # --- the regimes ---------------------------------------------------------------------------------
@@ -104,15 +83,6 @@ def test_in_the_ripple_region_every_eigenvalue_has_modulus_root_beta():
     np.testing.assert_allclose(moduli[ripples], np.sqrt(beta[ripples])[:, None].repeat(2, axis=1), rtol=1e-12)
 
 
-def test_draw_regime_map_checks_the_shape_of_regimes():
-    fig, ax = plt.subplots()
-    x, y = np.linspace(0, 4, 5), np.linspace(0, 0.9, 3)
-    lesson03.draw_regime_map(ax, x, y, lesson03.classify_regimes(x[None, :], y[:, None]))
-    assert [text.get_text() for text in ax.get_legend().get_texts()] == list(lesson03.REGIMES)
-    with pytest.raises(ValueError, match="regimes must have shape"):
-        lesson03.draw_regime_map(ax, x, y, np.zeros((5, 3)))
-
-
 # --- static figures --------------------------------------------------------------------------------
 
 
@@ -125,13 +95,6 @@ def test_weight_window_figure_draws_one_curve_per_beta():
     np.testing.assert_allclose(first.get_ydata(), 0.5 * 0.5 ** np.arange(31))
 
 
-@pytest.mark.parametrize("betas, message", [([], "betas must name at least one"), ([0.9, 1.0], "betas must be in"),
-                                            ([0.9, -0.1], "betas must be in")])
-def test_weight_window_figure_rejects_bad_betas(betas, message):
-    with pytest.raises(ValueError, match=message):
-        lesson03.weight_window_figure(betas)
-
-
 def test_lookahead_figure_puts_each_step_where_its_rule_says():
     theta, v, lr, beta = np.array([-6.6, 0.0]), np.array([0.26, -1.2]), 0.1, 0.9
     fig = lesson03.lookahead_figure(VALLEY, theta, v, lr, beta)
@@ -141,15 +104,6 @@ def test_lookahead_figure_puts_each_step_where_its_rule_says():
     nesterov = next(xy for label, xy in points.items() if label.startswith("Nesterov"))
     np.testing.assert_allclose(heavy, ahead - lr * VALLEY.grad(theta))
     np.testing.assert_allclose(nesterov, ahead - lr * VALLEY.grad(ahead))
-
-
-def test_lookahead_figure_rejects_bad_input():
-    with pytest.raises(ValueError, match="surface must be a Surface"):
-        lesson03.lookahead_figure("valley", [0, 0], [1, 1], 0.1, 0.9)
-    with pytest.raises(ValueError, match="beta must be in"):
-        lesson03.lookahead_figure(VALLEY, [0, 0], [1, 1], 0.1, 1.0)
-    with pytest.raises(ValueError, match="velocity must have shape"):
-        lesson03.lookahead_figure(VALLEY, [0, 0], [1, 1, 1], 0.1, 0.9)
 
 
 # --- widgets -----------------------------------------------------------------------------------------
@@ -194,15 +148,9 @@ def test_diverging_runs_are_named_not_raised(race):
         race.lr_slider.value = 0.1
 
 
-@pytest.mark.parametrize("kwargs, message", [({"lr": 2.0}, "lr must be between 0.001 and 1"),
-                                             ({"lr": -1.0}, "lr must be >= 0"),
-                                             ({"beta": 0.995}, "beta must be at most 0.99"),
-                                             ({"beta": 1.0}, "beta must be in"),
-                                             ({"surface": "moon"}, "name must be one of"),
-                                             ({"steps": 0}, "steps must be a whole number")])
-def test_race_rejects_bad_input(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        lesson03.MomentumRace(**kwargs)
+def test_race_refuses_an_unknown_surface():
+    with pytest.raises(ValueError, match="name must be one of"):  # the message of lessons_lib.surfaces.get_surface
+        lesson03.MomentumRace(surface="moon")
 
 
 @pytest.fixture(scope="module")
@@ -235,12 +183,8 @@ def test_live_figures_are_not_pyplot_figures():
     assert plt.get_fignums() == []
 
 
-def test_explorer_labels_its_marks_and_refuses_a_start_off_the_map():
+def test_explorer_labels_its_marks():
     x, y = np.linspace(0, 4, 5), np.linspace(0, 0.9, 4)
     regimes = lesson03.classify_regimes(x[None, :], y[:, None])
     explorer = lesson03.RegimeExplorer(x, y, regimes, value=(1.0, 0.5), marks={"valley, across": (2.6, 0.44)})
     assert "valley, across" in [text.get_text() for text in explorer.ax_map.texts]
-    with pytest.raises(ValueError, match="value must be a point"):
-        lesson03.RegimeExplorer(x, y, regimes, value=(5.0, 0.5))
-    with pytest.raises(ValueError, match="marks\\['bad'\\] must"):
-        lesson03.RegimeExplorer(x, y, regimes, marks={"bad": ("a", "b")})

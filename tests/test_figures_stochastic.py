@@ -14,7 +14,6 @@ from lessons_lib.figures.lesson02_stochastic_gradients import (
     AveragingLab,
     BatchSizeLab,
     MinibatchGradients,
-    exponential_average,
     mse_gradient,
     mse_loss,
     per_example_gradients,
@@ -26,6 +25,7 @@ from lessons_lib.figures.lesson02_stochastic_gradients import (
     sample_minibatch_gradients,
     steps_to_follow,
 )
+from lessons_lib.runner import ewma
 
 N, D = 40, 3
 
@@ -86,38 +86,6 @@ def test_sampled_gradients_without_replacement_hold_different_examples():
     assert np.isclose(counts, 2).any() or np.isclose(counts, 3).any()  # with replacement, repeats happen
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (dict(X=np.ones(5), y=np.ones(5)), "X must be a 2-D array"),
-        (dict(y=np.ones(N + 1)), "y must be a 1-D array with one target per row of X"),
-        (dict(theta=np.ones(D + 1)), r"theta must have shape \(3,\)"),
-        (dict(batch=[0.5, 1.5]), "batch must be a non-empty 1-D array of row indices"),
-        (dict(batch=[]), "batch must be a non-empty 1-D array of row indices"),
-        (dict(batch=[0, N]), "outside 0 … 39"),
-        (dict(X=np.full((N, D), np.nan)), "X contains NaN"),
-    ],
-)
-def test_mse_gradient_names_the_bad_argument(problem, args, message):
-    X, y = problem
-    call = dict(theta=np.zeros(D), X=X, y=y, batch=None) | args
-    with pytest.raises(ValueError, match=message):
-        mse_gradient(call["theta"], call["X"], call["y"], call["batch"])
-
-
-def test_sampling_refuses_bad_sizes_and_generators(problem):
-    X, y = problem
-    rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match="batch_size must be at most N = 40"):
-        sample_minibatch_gradients(np.zeros(D), X, y, N + 1, 10, rng)
-    with pytest.raises(ValueError, match="draws must be a whole number"):
-        sample_minibatch_gradients(np.zeros(D), X, y, 4, 0, rng)
-    with pytest.raises(ValueError, match="rng must be a numpy Generator"):
-        sample_minibatch_gradients(np.zeros(D), X, y, 4, 10, 0)
-    with pytest.raises(ValueError, match="replace must be True or False"):
-        sample_minibatch_gradients(np.zeros(D), X, y, 4, 10, rng, replace=1)
-
-
 # --- SGD on shuffled epochs ----------------------------------------------------------------------
 
 
@@ -168,45 +136,7 @@ def test_a_run_that_blows_up_stops_and_says_so(problem):
     assert len(result.epochs) == len(result.losses) == result.trajectory.steps_run + 1
 
 
-def test_run_sgd_checks_its_arguments(problem):
-    X, y = problem
-    with pytest.raises(ValueError, match="lr must be >= 0"):
-        run_sgd(X, y, 4, -0.1, 2)
-    with pytest.raises(ValueError, match="epochs must be a whole number"):
-        run_sgd(X, y, 4, 0.1, 0)
-    with pytest.raises(ValueError, match="batch_size must be at most N = 40"):
-        run_sgd(X, y, 41, 0.1, 1)
-    with pytest.raises(ValueError, match=r"theta must have shape \(3,\)"):
-        run_sgd(X, y, 4, 0.1, 1, start=np.zeros(2))
-
-
-# --- the moving average --------------------------------------------------------------------------
-
-
-def test_exponential_average_of_a_constant_approaches_it_from_zero():
-    averages = exponential_average(np.ones(30), 0.8)
-    assert np.allclose(averages, 1 - 0.8 ** np.arange(1, 31), atol=1e-14)
-    values = np.random.default_rng(0).normal(size=(12, 2))
-    assert np.array_equal(exponential_average(values, 0.0), values)
-    assert exponential_average(values, 0.5).shape == (12, 2)
-
-
-def test_exponential_average_cuts_independent_noise_by_the_known_factor():
-    noise = np.random.default_rng(3).normal(size=200_000)
-    beta = 0.9
-    averaged = exponential_average(noise, beta)[100:]
-    assert averaged.std() == pytest.approx(math.sqrt((1 - beta) / (1 + beta)), rel=0.03)
-
-
-@pytest.mark.parametrize("beta", [1.0, -0.1, 2])
-def test_exponential_average_refuses_a_bad_beta(beta):
-    with pytest.raises(ValueError, match="beta must be in"):
-        exponential_average([1.0, 2.0], beta)
-
-
-def test_exponential_average_needs_values():
-    with pytest.raises(ValueError, match="values must be a non-empty sequence"):
-        exponential_average([], 0.5)
+# --- how long the moving average lags --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("beta, fraction", [(0.5, 0.9), (0.9, 0.9), (0.99, 0.9), (0.9, 0.5)])
@@ -214,14 +144,12 @@ def test_steps_to_follow_is_the_first_k_with_beta_to_the_k_below_the_rest(beta, 
     k = steps_to_follow(beta, fraction)
     assert beta**k <= 1 - fraction + 1e-12 and beta ** (k - 1) > 1 - fraction
     assert steps_to_follow(0.9) == 22 and steps_to_follow(0.0) == 1
-    with pytest.raises(ValueError, match="fraction must be in"):
-        steps_to_follow(0.9, 1.0)
 
 
 # --- figures -------------------------------------------------------------------------------------
 
 
-def test_static_figures_are_made_and_checked(problem):
+def test_static_figures_are_made(problem):
     X, y = problem
     draws = sample_minibatch_gradients(np.zeros(D), X, y, 4, 50, np.random.default_rng(0))
     full = mse_gradient(np.zeros(D), X, y)
@@ -232,18 +160,6 @@ def test_static_figures_are_made_and_checked(problem):
     assert isinstance(plot_sgd_runs(runs, 0.0), Figure)
     assert isinstance(plot_loss_per_epoch(runs, 0.0, labels=["one", "all"]), Figure)
 
-    with pytest.raises(ValueError, match="coords must be a pair of two different column indices"):
-        plot_gradient_cloud(draws, full, (0, 0), ["a", "b", "c"])
-    with pytest.raises(ValueError, match="names must give one name per column"):
-        plot_gradient_cloud(draws, full, (0, 1), ["a", "b"])
-    with pytest.raises(ValueError, match="estimates must have shape"):
-        plot_gradient_cloud(draws, full[:2], (0, 1), ["a", "b", "c"])
-    with pytest.raises(ValueError, match="'m' must have one value per batch size"):
-        plot_noise_vs_batch_size(sizes, {"m": [3, 2]}, {}, n=N)
-    with pytest.raises(ValueError, match="runs must be a non-empty list of SGDRun"):
-        plot_sgd_runs(runs[0], 0.0)
-    with pytest.raises(ValueError, match="labels must give one label per run"):
-        plot_loss_per_epoch(runs, 0.0, labels=["one"])
 
 
 # --- widgets -------------------------------------------------------------------------------------
@@ -288,24 +204,6 @@ def test_batch_size_lab_snapshot_is_the_live_picture(batch_lab):
     assert batch_lab.snapshot().data == batch_lab.live.png()
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (dict(batch_size=3), r"batch_size must be one of \[1, 2, 4, 8, 16, 32, 40\]"),
-        (dict(batch_size=0), "batch_size must be a whole number"),
-        (dict(lr=-1.0), "lr must be >= 0"),
-        (dict(coords=(0, 5)), "coords must be a pair"),
-        (dict(theta=np.zeros(2)), r"theta must have shape \(3,\)"),
-        (dict(epochs=0), "epochs must be a whole number"),
-    ],
-)
-def test_batch_size_lab_names_the_bad_argument(problem, args, message):
-    X, y = problem
-    call = dict(theta=np.zeros(D), min_loss=0.0, coords=(0, 1), names=["a", "b", "c"], epochs=2, draws=20) | args
-    with pytest.raises(ValueError, match=message):
-        BatchSizeLab(X, y, **call)
-
-
 @pytest.fixture
 def averaging_lab():
     rng = np.random.default_rng(0)
@@ -318,7 +216,7 @@ def test_averaging_lab_redraws_when_beta_moves(averaging_lab):
     assert "β = 0.90" in averaging_lab.text.get_text() and "in 22 steps" in averaging_lab.text.get_text()
     averaging_lab.beta.value = 0.5
     assert bytes(averaging_lab.live.image.value) != first
-    assert np.allclose(averaging_lab.line.get_ydata(), exponential_average(averaging_lab.values, 0.5))
+    assert np.allclose(averaging_lab.line.get_ydata(), ewma(averaging_lab.values, 0.5))
     averaging_lab.beta.value = 0.0
     assert np.allclose(averaging_lab.line.get_ydata(), averaging_lab.values)
     assert averaging_lab.snapshot().data == averaging_lab.live.png()
@@ -328,16 +226,3 @@ def test_averaging_lab_noise_falls_as_beta_grows(averaging_lab):
     noises = [averaging_lab.noise(beta) for beta in (0.0, 0.5, 0.9)]
     assert noises == sorted(noises, reverse=True)
 
-
-@pytest.mark.parametrize(
-    "values, truth, beta, message",
-    [
-        (np.ones(5), np.ones(4), 0.9, "values and truth must be 1-D arrays of the same length"),
-        (np.ones((5, 2)), np.ones((5, 2)), 0.9, "values and truth must be 1-D arrays"),
-        (np.ones(5), np.ones(5), 1.0, "beta must be in"),
-        (["a"] * 5, np.ones(5), 0.9, "values must hold real numbers"),
-    ],
-)
-def test_averaging_lab_names_the_bad_argument(values, truth, beta, message):
-    with pytest.raises(ValueError, match=message):
-        AveragingLab(values, truth, beta=beta)

@@ -1,8 +1,6 @@
-"""lessons_lib.figures.lesson09_beyond_adam: the deltas, the rules, the figures, the live race and the reference replay of lesson 09."""
+"""lessons_lib.figures.lesson09_beyond_adam: the deltas, the rules, the figures and the live race of lesson 09."""
 
 import dataclasses
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +13,6 @@ from lessons_lib.optim import AdaBelief, Adam, Adamax, Lion, Lookahead, NAdam, R
 from lessons_lib.runner import run
 from lessons_lib.surfaces import get_surface
 from lessons_lib.training import train
-
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "torch_reference.json"
-
 
 @pytest.fixture(scope="module")
 def tiny_records():
@@ -47,6 +42,17 @@ def test_every_variant_has_a_delta_that_keeps_adams_lines_in_order():
                 assert adam and new == ""
 
 
+def test_the_deltas_are_read_from_the_rules():
+    """The table is not typed in the figure module: Adam's lines and each variant's DELTA live in lessons_lib.optim."""
+    assert variants.ADAM_LINES is Adam.LINES
+    for name, rule in variants.VARIANT_RULES.items():
+        assert set(rule.DELTA) <= set(Adam.LINES), name  # every changed line is one of Adam's, spelled the same
+        for adam, new in rule.DELTA.items():
+            rows = [row for row in variants.DELTAS[name].rows if row[0] == adam]
+            assert rows[0][2] == (new[0] if new else ""), name
+    assert variants.DELTAS["Adamax"].state == "t, m, u" and variants.DELTAS["Lion"].state == "m"
+
+
 @pytest.mark.parametrize("name, changed, added, dropped", [
     ("AMSGrad", 1, 1, 0), ("NAdam", 1, 1, 0), ("RAdam", 1, 1, 1), ("AdaBelief", 1, 0, 0),
     ("Adamax", 2, 0, 1), ("Lion", 2, 1, 4), ("Lookahead", 0, 1, 0),
@@ -66,9 +72,9 @@ def test_format_delta_shows_both_rules_side_by_side_in_aligned_columns():
     assert len(changed) == 1 and "(g − m)²" in changed[0] and "g²" in changed[0]
     assert lines[-1].split("state:")[-1].strip().startswith("t, m, v")
     # the marker sits in the same display column on every row, even after "m̂" (a letter and a combining accent)
-    column = 2 + variants._width(lines[1].split()[0]) + 2
+    column = 2 + variants.text_width(lines[1].split()[0]) + 2
     for line in lines[2:]:
-        chars = [ch for ch in line if variants._width(ch)]  # one entry per display column
+        chars = [ch for ch in line if variants.text_width(ch)]  # one entry per display column
         assert chars[column] in "≠+− ", line
     assert any(line.count("m̂") == 2 for line in lines)
 
@@ -149,19 +155,6 @@ def test_compare_figure_names_a_run_that_diverged():
     assert ax_map.figure.axes[1].get_ylim()[1] <= 100 * start_gap  # the blow-up does not squash the chart
 
 
-def test_compare_figure_refuses_bad_input():
-    surface = get_surface("valley")
-    path = run(Adam(lr=0.1), surface, surface.start, 5)
-    with pytest.raises(ValueError, match="surface must be a Surface"):
-        variants.compare_figure("valley", [path])
-    with pytest.raises(ValueError, match="trajectories must hold at least one run"):
-        variants.compare_figure(surface, [])
-    with pytest.raises(ValueError, match="trajectories must be a list of Trajectory"):
-        variants.compare_figure(surface, [np.zeros((3, 2))])
-    with pytest.raises(ValueError, match="title must be a string"):
-        variants.compare_figure(surface, [path], title=3)
-
-
 # --- the live race ----------------------------------------------------------------------------------
 
 
@@ -211,15 +204,11 @@ def test_variant_race_refuses_bad_arguments(kwargs, fragment):
 # --- tables and training figures ---------------------------------------------------------------------
 
 
-def test_format_table_aligns_columns_and_refuses_ragged_rows():
+def test_format_table_aligns_columns_with_combining_marks():
     text = variants.format_table(["rule", "bytes"], [["Adam", "38,560"], ["Lion", "19,280"], ["m̂", "1"]])
     lines = text.splitlines()
     assert lines[0].startswith("rule") and set(lines[1]) <= {"-", " "}
-    assert {variants._width(line) for line in lines} == {variants._width(lines[1])}
-    with pytest.raises(ValueError, match=r"rows\[1\] has 1 cells, but the header has 2 columns"):
-        variants.format_table(["a", "b"], [["1", "2"], ["3"]])
-    with pytest.raises(ValueError, match="header must name at least one column"):
-        variants.format_table([], [])
+    assert {variants.text_width(line) for line in lines} == {variants.text_width(lines[1])}
 
 
 
@@ -229,8 +218,6 @@ def test_format_table_left_aligns_the_first_columns_it_is_told_to():
     rows = text.splitlines()[2:]
     assert rows[1].startswith("Adam  m, v     ") and rows[1].endswith("38,560")
     assert rows[0].endswith("     0")
-    with pytest.raises(ValueError, match="left must be a whole number of columns between 0 and 3"):
-        variants.format_table(["a", "b", "c"], [], left=4)
 
 
 def test_sweep_figure_circles_each_rules_best_learning_rate(tiny_records):
@@ -240,23 +227,10 @@ def test_sweep_figure_circles_each_rules_best_learning_rate(tiny_records):
     assert "Adam" in [line.get_label() for line in ax.get_lines()]
 
 
-@pytest.mark.parametrize("lrs, sweep, fragment", [
-    ([1e-2, 1e-3], None, "lrs must be at least two learning rates"),
-    ([1e-3, 1e-2], {}, "sweep must be a non-empty dict"),
-    ([1e-3, 1e-2, 1e-1], "records", r"sweep\['Adam'\] must hold one TrainingRecord per learning rate \(3\)"),
-])
-def test_sweep_figure_refuses_bad_input(tiny_records, lrs, sweep, fragment):
-    sweep = {"Adam": tiny_records} if sweep == "records" else (sweep if sweep is not None else {"Adam": tiny_records})
-    with pytest.raises(ValueError, match=fragment):
-        variants.sweep_figure(lrs, sweep)
-
-
 def test_final_val_loss_is_infinite_for_a_run_that_diverged(tiny_records):
     diverged = dataclasses.replace(tiny_records[0], diverged_at=3)
     assert variants.final_val_loss(diverged) == float("inf")
     assert variants.final_val_loss(tiny_records[1]) == tiny_records[1].val_loss[-1]
-    with pytest.raises(ValueError, match="record must be a TrainingRecord"):
-        variants.final_val_loss({"val_loss": [1.0]})
 
 
 def test_troubleshooting_figure_has_one_panel_per_failure(tiny_records):
@@ -272,55 +246,5 @@ def test_troubleshooting_figure_has_one_panel_per_failure(tiny_records):
     assert diverges.get_lines()[0].get_ydata()[0] == pytest.approx(np.log(10))  # the uniform guess
 
 
-def test_troubleshooting_figure_refuses_bad_input(tiny_records):
-    pair = tuple(tiny_records)
-    with pytest.raises(ValueError, match="too_slow must be a pair"):
-        variants.troubleshooting_figure(pair, pair[:1], pair, pair)
-    with pytest.raises(ValueError, match="stalls must be a TrainingRecord"):
-        variants.troubleshooting_figure(pair, pair, pair, (pair[0], "fix"))
-    with pytest.raises(ValueError, match="labels has unknown panels"):
-        variants.troubleshooting_figure(pair, pair, pair, pair, labels={"explodes": ("a", "b")})
-    with pytest.raises(ValueError, match="classes must be a whole number >= 1"):
-        variants.troubleshooting_figure(pair, pair, pair, pair, classes=0)
-
-
 def test_moving_average_over_a_window():
     np.testing.assert_allclose(variants._moving_average(np.array([2.0, 4.0, 6.0, 8.0]), 2), [2.0, 3.0, 5.0, 7.0])
-
-
-# --- the reference replay ----------------------------------------------------------------------------
-
-
-def test_reference_deviations_of_the_stored_fixture_are_at_rounding_level():
-    found = variants.reference_deviations(FIXTURE)
-    assert tuple(found) == variants.VARIANTS
-    for name, (reference, count, deviation) in found.items():
-        assert count >= 9 and deviation < 1e-12, name
-    assert found["AMSGrad"][0] == "torch.optim.Adam, torch.optim.AdamW"
-    assert found["Lookahead"][0].startswith("torch_optimizer.Lookahead (around Adam")
-
-
-def test_reference_deviations_sees_a_wrong_reference(tmp_path):
-    rule = Adamax(lr=0.1)
-    theta, state, thetas = np.array([1.0, -2.0]), None, []
-    grads = [[0.5, -1.0], [0.25, 3.0], [-1.0, 0.0]]
-    state = rule.init(theta)
-    for g in grads:
-        theta, state = rule.step(theta, np.array(g), state)
-        thetas.append(theta.tolist())
-    thetas[-1][0] += 1e-3  # the "reference" is off by 1e-3 at the last step
-    case = {"name": "x:adamax", "rule": "Adamax", "hyperparameters": {"lr": 0.1}, "torch_optimizer": "ref.Adamax",
-            "theta0": [1.0, -2.0], "grads": grads, "thetas": thetas}
-    other = dict(case, rule="SGD", hyperparameters={"lr": 0.1})  # not a variant: ignored
-    path = tmp_path / "fixture.json"
-    path.write_text(json.dumps({"cases": [case, other]}))
-    found = variants.reference_deviations(path)
-    assert list(found) == ["Adamax"]
-    reference, count, deviation = found["Adamax"]
-    assert (reference, count) == ("ref.Adamax", 1)
-    assert deviation == pytest.approx(1e-3)
-
-
-def test_reference_deviations_needs_the_file(tmp_path):
-    with pytest.raises(ValueError, match="path must be the reference fixture"):
-        variants.reference_deviations(tmp_path / "missing.json")

@@ -1,6 +1,7 @@
 """The class grader: one run over fixture submissions, checked from every side.
 
-The run (module-scoped, about a minute on two cores) grades, in one folder:
+The run (module-scoped: once per test run, shared by every test marked ``slow`` here;
+about 20 s on two cores) grades, in one folder:
 ``reference`` (the instructor's source notebooks: full marks), ``blank`` (the
 student notebooks as handed out: 0), and the fixture students of
 ``tests/fixtures/submissions`` -- right, partly wrong, raising, looping forever,
@@ -20,12 +21,19 @@ from pathlib import Path
 
 import pytest
 
-from lessons_lib.tooling.student_notebooks import EXERCISE_KEY
+from lessons_lib.tooling import student_notebooks
 from lessons_lib.tooling.grade import FEEDBACK_CHARS, load_exercises, main, match_exercise
+from lessons_lib.tooling.student_notebooks import EXERCISE_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "submissions"
-TIMEOUT = 5  # seconds per cell: short, so the endless loops cost little
+SOURCES = REPO / "exercises" / "source"
+#: Seconds per cell: short, so the endless loops cost little; the slowest cell of a right
+#: submission (its imports) takes about 0.3 s, so a busy machine still has room.
+TIMEOUT = 2
+
+#: The tests that read the one grading run (the ``graded`` fixture): left out by the quick command.
+slow = pytest.mark.slow
 
 
 def fingerprints(folder: Path) -> dict[str, str]:
@@ -40,7 +48,7 @@ def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("grading")
     submissions = root / "submissions"
     shutil.copytree(FIXTURES, submissions, ignore=shutil.ignore_patterns("conftest.py", "__pycache__"))
-    for student, folder in [("reference", REPO / "exercises" / "source"), ("blank", REPO / "exercises")]:
+    for student, folder in [("reference", SOURCES), ("blank", REPO / "exercises")]:
         (submissions / student).mkdir()
         for path in folder.glob("*.ipynb"):
             shutil.copy(path, submissions / student / path.name)
@@ -48,11 +56,12 @@ def graded(tmp_path_factory):
     out = root / "grades.csv"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = main([str(submissions), "--out", str(out), "--timeout", str(TIMEOUT), "--jobs", "2", "--quiet"])
+        code = main([str(submissions), "--out", str(out), "--timeout", str(TIMEOUT), "--jobs", "2", "--quiet",
+                     "--source", str(SOURCES)])
     with open(out, newline="", encoding="utf-8") as file:
         rows = {row["student"]: row for row in csv.DictReader(file)}
     return {"code": code, "rows": rows, "out": out, "printed": printed.getvalue(), "submissions": submissions,
-            "before": before, "exercises": load_exercises()}
+            "before": before, "exercises": load_exercises(SOURCES)}
 
 
 def points(row: dict, exercise: str) -> dict[str, float]:
@@ -62,15 +71,17 @@ def points(row: dict, exercise: str) -> dict[str, float]:
             if key.startswith(prefix) and key != f"{exercise}:total"}
 
 
+@slow
 def test_the_run_succeeds_and_prints_a_summary(graded):
     assert graded["code"] == 0
     printed = graded["printed"]
-    assert "Graded 13 students on 9 exercises" in printed
+    assert f"Graded 13 students on {len(graded['exercises'])} exercises" in printed
     assert "Totals: mean" in printed and "median" in printed
     assert "Tests passed:" in printed and "01_gradient_descent:gd_step_trajectory" in printed
     assert f"Gradebook: {graded['out']}" in printed
 
 
+@slow
 def test_the_gradebook_columns(graded):
     exercises = graded["exercises"]
     header = list(next(iter(graded["rows"].values())))
@@ -87,18 +98,21 @@ def test_the_gradebook_columns(graded):
             assert float(row[f"{exercise}:total"]) == sum(points(row, exercise).values())
 
 
+@slow
 def test_the_reference_solutions_score_full_marks(graded):
     row = graded["rows"]["reference"]
     assert row["total"] == row["max"]
     assert row["feedback"] == "all tests passed"
 
 
+@slow
 def test_the_blank_student_notebooks_score_zero(graded):
     row = graded["rows"]["blank"]
     assert row["total"] == "0"
     assert "not written yet" in row["feedback"] and "not answered yet" in row["feedback"]
 
 
+@slow
 def test_a_right_submission_gets_full_marks_for_what_it_handed_in(graded):
     row = graded["rows"]["ada_correct"]
     assert row["01_gradient_descent:total"] == "8" and row["07_adamw:total"] == "8"
@@ -106,6 +120,7 @@ def test_a_right_submission_gets_full_marks_for_what_it_handed_in(graded):
     assert "no notebook submitted: 02_stochastic_gradients, 03_momentum" in row["feedback"]
 
 
+@slow
 def test_a_partly_wrong_submission_loses_only_the_wrong_parts(graded):
     row = graded["rows"]["ben_partly_wrong"]
     scores = points(row, "04_adagrad_rmsprop")
@@ -115,6 +130,7 @@ def test_a_partly_wrong_submission_loses_only_the_wrong_parts(graded):
     assert "ε is inside your square root" in row["feedback"]
 
 
+@slow
 def test_a_raising_function_scores_zero_with_the_error(graded):
     row = graded["rows"]["cleo_raises"]
     scores = points(row, "03_momentum")
@@ -123,6 +139,7 @@ def test_a_raising_function_scores_zero_with_the_error(graded):
     assert "your function raised TypeError" in row["feedback"]
 
 
+@slow
 def test_an_endless_loop_is_stopped_and_the_rest_graded(graded):
     row = graded["rows"]["dan_infinite_loop"]
     assert row["01_gradient_descent:total"] == "8"  # a stray experiment cell looped: stopped, nothing lost
@@ -132,12 +149,14 @@ def test_an_endless_loop_is_stopped_and_the_rest_graded(graded):
     assert f"Timeout: stopped after {TIMEOUT} s (an endless loop?)" in row["feedback"]
 
 
+@slow
 def test_a_kernel_that_ignores_the_interrupt_is_given_up(graded):
     row = graded["rows"]["eve_stubborn_loop"]
     assert row["total"] == "0"
     assert "the kernel stopped answering after a timeout" in row["feedback"]
 
 
+@slow
 def test_a_syntax_error_costs_the_function_not_the_answers(graded):
     row = graded["rows"]["fay_syntax_error"]
     scores = points(row, "02_stochastic_gradients")
@@ -145,18 +164,21 @@ def test_a_syntax_error_costs_the_function_not_the_answers(graded):
     assert "SyntaxError: expected ':' (line 1)" in row["feedback"]
 
 
+@slow
 def test_a_missing_function_is_named(graded):
     row = graded["rows"]["gus_missing_function"]
     assert row["05_adam:total"] == "2"
     assert "NameError: name 'adam_step' is not defined" in row["feedback"]
 
 
+@slow
 def test_a_renamed_notebook_is_matched_by_its_metadata(graded):
     row = graded["rows"]["hal_renamed"]
     assert row["01_gradient_descent:total"] == "8"
     assert "scratch.ipynb: matches no exercise" in row["feedback"]
 
 
+@slow
 def test_megabytes_of_output_cost_nothing_but_time(graded):
     row = graded["rows"]["ivy_prints_megabytes"]
     assert row["01_gradient_descent:total"] == "8"
@@ -165,22 +187,26 @@ def test_megabytes_of_output_cost_nothing_but_time(graded):
     assert graded["out"].stat().st_size < 50_000
 
 
+@slow
 def test_a_file_that_is_not_a_notebook_gets_a_reason(graded):
     row = graded["rows"]["jay_not_a_notebook"]
     assert row["total"] == "0"
     assert "could not read the notebook" in row["feedback"]
 
 
+@slow
 def test_a_student_with_no_notebook_is_listed_with_zero(graded):
     row = graded["rows"]["kim_nothing"]
     assert row["total"] == "0"
     assert row["feedback"].startswith("no notebook submitted: 01_gradient_descent")
 
 
+@slow
 def test_grading_changes_no_submission_and_writes_nothing_there(graded):
     assert fingerprints(graded["submissions"]) == graded["before"]
 
 
+@slow  # starts a Python process: the command line, as an instructor types it
 def test_out_inside_the_submissions_folder_is_refused(tmp_path):
     (tmp_path / "subs" / "ada").mkdir(parents=True)
     result = subprocess.run([sys.executable, "-m", "lessons_lib.tooling.grade", str(tmp_path / "subs"),
@@ -205,7 +231,7 @@ def write_notebook(path: Path, metadata: dict | None = None) -> Path:
     ("notes.ipynb", {EXERCISE_KEY: "99_unknown"}, (None, 0)),
 ])
 def test_which_exercise_a_notebook_is(tmp_path, name, metadata, expected):
-    exercises = list(load_exercises())
+    exercises = list(load_exercises(SOURCES))
     assert match_exercise(write_notebook(tmp_path / name, metadata), exercises) == expected
 
 
@@ -224,3 +250,25 @@ def test_bad_options_are_refused(tmp_path, options, capsys):
         main([str(tmp_path / "subs"), "--out", str(tmp_path / "grades.csv"), *options])
     assert error.value.code == 2
     assert not (tmp_path / "grades.csv").exists()
+
+
+def test_the_commands_say_where_they_looked_for_the_exercises(tmp_path, monkeypatch, capsys):
+    """Both commands read exercises/ in the current directory (not next to the installed package)."""
+    (tmp_path / "subs").mkdir()
+    monkeypatch.chdir(tmp_path)  # a folder without exercises/
+    with pytest.raises(SystemExit) as error:
+        main([str(tmp_path / "subs"), "--out", str(tmp_path / "grades.csv")])
+    assert error.value.code == 2
+    message = capsys.readouterr().err
+    assert f"exercises/source is not a folder (looked in {tmp_path})" in message and "--source" in message
+    with pytest.raises(SystemExit) as error:
+        student_notebooks.main(["generate", "--check"])
+    assert error.value.code == 2
+    assert f"exercises/source is not a folder (looked in {tmp_path})" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="run this from the course's folder"):
+        student_notebooks.stale_notebooks()
+
+    monkeypatch.chdir(REPO)  # the course's folder: the defaults find everything
+    assert list(load_exercises()) == [path.stem for path in sorted(SOURCES.glob("*.ipynb"))]
+    assert student_notebooks.main(["generate", "--check"]) == 0
+    assert student_notebooks.main(["generate", "--check", "--exercises", str(REPO / "exercises")]) == 0

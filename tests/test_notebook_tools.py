@@ -1,7 +1,11 @@
-"""The notebook checks themselves: each must catch what it is there to catch."""
+"""The notebook checks themselves: each must catch what it is there to catch.
+
+The tests that start kernels or a pytest process are marked ``slow`` (the quick command skips them).
+"""
 
 import base64
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +91,7 @@ def test_hygiene_reports_unintended_errors_only():
     ]
 
 
+@pytest.mark.slow  # starts a kernel
 def test_run_executes_in_place(tmp_path):
     path = tmp_path / "demo.ipynb"
     nbformat.write(new_notebook(cells=[new_code_cell("x = 6 * 7"), new_code_cell("print(x)")]), path)
@@ -96,6 +101,7 @@ def test_run_executes_in_place(tmp_path):
     assert notebook.cells[1].outputs[0].text == "42\n"
 
 
+@pytest.mark.slow  # starts a kernel
 def test_a_failing_run_leaves_the_notebook_untouched(tmp_path, capsys):
     path = tmp_path / "broken.ipynb"
     nbformat.write(new_notebook(cells=[new_code_cell("raise RuntimeError('boom')")]), path)
@@ -113,8 +119,14 @@ def test_check_command_reports_problems(tmp_path, capsys):
     assert "never executed" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # starts a kernel, then pytest with nbval and its kernel
 def test_nbval_with_the_figure_plugin_fails_on_a_changed_figure(tmp_path):
-    """End to end: a notebook whose stored figure was swapped fails the README's test command."""
+    """End to end: a notebook whose stored figure was swapped fails the README's test command.
+
+    One run of nbval, with the project's options, over a notebook of two cells that draw the
+    same figure, both executed for real: the first keeps its stored figure and must pass, the
+    second has its stored figure swapped for another and must fail, saying so.
+    """
     path = tmp_path / "figure.ipynb"
     source = (
         "import matplotlib.pyplot as plt\n"
@@ -122,19 +134,18 @@ def test_nbval_with_the_figure_plugin_fails_on_a_changed_figure(tmp_path):
         "ax.plot([0, 1], [0, 0.5])\n"
         "plt.show()"
     )
-    nbformat.write(new_notebook(cells=[new_code_cell(source)]), path)
+    nbformat.write(new_notebook(cells=[new_code_cell(source), new_code_cell(source)]), path)
     execute_in_place(path, timeout=60)
-
-    def run_nbval() -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "pytest", str(path), "-q", "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml")]
-        return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
-
-    clean = run_nbval()
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-
     notebook = nbformat.read(path, as_version=4)
-    notebook.cells[0].outputs[0].data["image/png"] = png_of_line(0.9)
+    assert notebook.cells[0].outputs == notebook.cells[1].outputs  # the same figure, twice
+    notebook.cells[1].outputs[0].data["image/png"] = png_of_line(0.9)
     nbformat.write(notebook, path)
-    tampered = run_nbval()
-    assert tampered.returncode == 1
-    assert "figure 1 differs" in tampered.stdout
+
+    command = [sys.executable, "-m", "pytest", str(path), "-q", "-rA",
+               "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml")]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    report = result.stdout + result.stderr
+    assert result.returncode == 1, report
+    outcomes = re.findall(r"^(PASSED|FAILED) \S*::(Cell \d+)", report, re.MULTILINE)
+    assert outcomes == [("PASSED", "Cell 0"), ("FAILED", "Cell 1")], report  # as stored: passes; swapped: caught
+    assert "figure 1 differs" in report and "1 failed, 1 passed" in report, report

@@ -8,6 +8,7 @@ offending argument, and no numpy RuntimeWarning is emitted on the way.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import re
 import warnings
@@ -16,7 +17,19 @@ import numpy as np
 import pytest
 
 from lessons_lib.optim import (
+    ADOPT,
     SGD,
+    Adafactor,
+    AdafactorState,
+    AdamWScheduleFree,
+    Cautious,
+    Muon,
+    MuonState,
+    MuonWithAdamW,
+    PerMatrix,
+    PerMatrixState,
+    ScheduleFreeState,
+    weight_matrices,
     AdaBelief,
     AdaBeliefState,
     AdaGrad,
@@ -26,6 +39,7 @@ from lessons_lib.optim import (
     AdamaxState,
     AdamState,
     AdamW,
+    AMSGrad,
     EMAMomentum,
     EMAMomentumState,
     Lion,
@@ -39,6 +53,7 @@ from lessons_lib.optim import (
     RMSprop,
     RMSpropState,
     SGDState,
+    newton_schulz,
     state_arrays,
     state_bytes,
 )
@@ -68,25 +83,43 @@ BAD_FLAG = [0, 1, 1.0, np.int64(1), "True", "False", "yes", None]
 
 HYPERPARAMETERS = {
     SGD: {"lr": BAD_LR, "momentum": BAD_BETA, "dampening": BAD_NON_NEGATIVE, "weight_decay": BAD_NON_NEGATIVE,
-          "nesterov": BAD_FLAG},
+          "nesterov": BAD_FLAG, "decoupled_weight_decay": BAD_FLAG},
     EMAMomentum: {"lr": BAD_LR, "beta": BAD_BETA},
     AdaGrad: {"lr": BAD_LR, "eps": BAD_NON_NEGATIVE, "initial_accumulator_value": BAD_NON_NEGATIVE,
-              "weight_decay": BAD_NON_NEGATIVE},
+              "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG},
     RMSprop: {"lr": BAD_LR, "beta": BAD_BETA, "eps": BAD_NON_NEGATIVE, "momentum": BAD_BETA,
-              "centered": BAD_FLAG, "weight_decay": BAD_NON_NEGATIVE},
+              "centered": BAD_FLAG, "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG},
     Adam: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
-           "weight_decay": BAD_NON_NEGATIVE, "amsgrad": BAD_FLAG, "bias_correction": BAD_FLAG},
+           "weight_decay": BAD_NON_NEGATIVE, "amsgrad": BAD_FLAG, "bias_correction": BAD_FLAG,
+           "decoupled_weight_decay": BAD_FLAG},
     AdamW: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
-            "weight_decay": BAD_NON_NEGATIVE, "amsgrad": BAD_FLAG, "bias_correction": BAD_FLAG},
+            "weight_decay": BAD_NON_NEGATIVE, "amsgrad": BAD_FLAG, "bias_correction": BAD_FLAG,
+            "decoupled_weight_decay": BAD_FLAG},
+    AMSGrad: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
+              "weight_decay": BAD_NON_NEGATIVE, "amsgrad": BAD_FLAG, "bias_correction": BAD_FLAG,
+              "decoupled_weight_decay": BAD_FLAG},
     NAdam: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
             "momentum_decay": BAD_NON_NEGATIVE, "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG},
     RAdam: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
             "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG},
     Adamax: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
-             "weight_decay": BAD_NON_NEGATIVE},
+             "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG},
     AdaBelief: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
                 "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG, "amsgrad": BAD_FLAG},
     Lion: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "weight_decay": BAD_NON_NEGATIVE},
+    Muon: {"lr": BAD_LR, "weight_decay": BAD_NON_NEGATIVE, "momentum": BAD_BETA, "nesterov": BAD_FLAG,
+           "ns_coefficients": [(1.0, 2.0), (1, 2, 3, 4), "abc", None, 3.0, (1.0, math.nan, 0.0), (1.0, "b", 0.0)],
+           "eps": BAD_NON_NEGATIVE, "ns_steps": [-1, 100, 1.5, 5.0, True, None, "5"],
+           "adjust_lr_fn": ["none", "Original", None, 1, True]},
+    Adafactor: {"lr": BAD_LR, "beta2_decay": [0.1, 1, math.nan, math.inf, "-0.8", None, True],
+                "eps1": BAD_NON_NEGATIVE, "eps2": BAD_NON_NEGATIVE, "d": [0.5, 0, -1, math.nan, math.inf, "1", None, True],
+                "weight_decay": BAD_NON_NEGATIVE},
+    AdamWScheduleFree: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
+                        "weight_decay": BAD_NON_NEGATIVE, "warmup_steps": [-1, 1.5, 2.0, True, None, "5"],
+                        "r": BAD_NON_NEGATIVE, "weight_lr_power": BAD_NON_NEGATIVE, "decay_at_z": BAD_FLAG},
+    ADOPT: {"lr": BAD_LR, "beta1": BAD_BETA, "beta2": BAD_BETA, "eps": BAD_NON_NEGATIVE,
+            "weight_decay": BAD_NON_NEGATIVE, "decoupled_weight_decay": BAD_FLAG, "clip": BAD_FLAG,
+            "clip_scale": BAD_NON_NEGATIVE, "clip_power": BAD_NON_NEGATIVE},
 }
 
 CONSTRUCTOR_CASES = [
@@ -97,10 +130,15 @@ CONSTRUCTOR_CASES = [
 ]
 
 
+def init_fields(cls):
+    """The hyperparameters a rule takes, in order (a variant does not take the Adam options it hides)."""
+    return [field.name for field in dataclasses.fields(cls) if field.init]
+
+
 def test_every_hyperparameter_is_covered():
     """The table above lists every dataclass field of every rule (except the display name)."""
     for cls, params in HYPERPARAMETERS.items():
-        fields = set(cls.__dataclass_fields__) - {"name"}
+        fields = set(init_fields(cls)) - {"name"}
         assert set(params) == fields, cls.__name__
 
 
@@ -112,7 +150,7 @@ def test_constructor_rejects_bad_hyperparameter(cls, param, value):
 
 POSITIONAL_CASES = [
     pytest.param(cls, param, value, id=f"{cls.__name__}-{param}={value!r}")
-    for cls in (SGD, RMSprop, Adam, AdamW, NAdam, RAdam, Adamax, AdaBelief, Lion)
+    for cls in (SGD, RMSprop, Adam, AdamW, AMSGrad, NAdam, RAdam, Adamax, AdaBelief, Lion, Muon, AdamWScheduleFree, ADOPT)
     for param, value in [("lr", -0.1), ("eps", -1.0), ("momentum", 1.0), ("beta1", 1.0), ("amsgrad", 1),
                          ("momentum_decay", -1.0), ("decoupled_weight_decay", 1)]
     if param in HYPERPARAMETERS[cls]
@@ -122,7 +160,7 @@ POSITIONAL_CASES = [
 @pytest.mark.parametrize("cls, param, value", POSITIONAL_CASES)
 def test_constructor_rejects_bad_hyperparameter_given_positionally(cls, param, value):
     """The check does not depend on passing by keyword."""
-    fields = list(cls.__dataclass_fields__)
+    fields = init_fields(cls)
     args = [cls.__dataclass_fields__[f].default for f in fields[: fields.index(param)]] + [value]
     with rejects(param):
         cls(*args)
@@ -164,10 +202,16 @@ def test_good_hyperparameters_are_accepted():
 
 
 DECOUPLED_DECAY_RULES = [
+    *(pytest.param(cls, {"decoupled_weight_decay": True}, id=cls.__name__)
+      for cls in (SGD, AdaGrad, RMSprop, Adam, AMSGrad, Adamax)),
+    pytest.param(AdamW, {}, id="AdamW"),
     pytest.param(NAdam, {"decoupled_weight_decay": True}, id="NAdam"),
     pytest.param(RAdam, {"decoupled_weight_decay": True}, id="RAdam"),
     pytest.param(AdaBelief, {}, id="AdaBelief"),
     pytest.param(Lion, {}, id="Lion"),
+    pytest.param(Muon, {}, id="Muon"),
+    pytest.param(Adafactor, {}, id="Adafactor"),
+    pytest.param(ADOPT, {"decoupled_weight_decay": True}, id="ADOPT"),
 ]
 
 
@@ -203,6 +247,44 @@ def test_lookahead_rejects_bad_hyperparameter(param, value):
         Lookahead(**kwargs)
 
 
+# PerMatrix, MuonWithAdamW and Cautious wrap rules: their own table, like Lookahead's.
+BAD_MATRICES = [None, 5, "W", [slice(0, 4)], ((slice(0, 6), (2, 2)),), ((slice(0, 4), (2, 2)), (slice(2, 6), (2, 2))),
+                ((slice(None, 4), (2, 2)),), ((slice(0, 4), (2, 2.0)),), ((slice(0, 0), (0, 0)),), ((slice(-4, 0), (2, 2)),)]
+BAD_RULE = [None, Adam, "Adam", 0.1, np.zeros(3), [Adam()]]
+WRAPPER_CASES = [
+    pytest.param(cls, param, value, id=f"{cls.__name__}-{param}={value!r}")
+    for cls, params in [(PerMatrix, {"matrices": BAD_MATRICES, "matrix_rule": BAD_RULE, "vector_rule": BAD_RULE,
+                                     "lr": BAD_LR}),
+                        (MuonWithAdamW, {"matrices": BAD_MATRICES, "matrix_rule": BAD_RULE, "vector_rule": BAD_RULE,
+                                         "lr": BAD_LR}),
+                        (Cautious, {"inner": BAD_RULE, "name": [3, None, b"x"]})]
+    for param, values in params.items()
+    for value in values
+]
+GOOD_WRAPPER_ARGUMENTS = {PerMatrix: {"matrices": ((slice(0, 4), (2, 2)),), "matrix_rule": Muon(), "vector_rule": AdamW()},
+                          MuonWithAdamW: {"matrices": ((slice(0, 4), (2, 2)),)}, Cautious: {"inner": AdamW()}}
+
+
+def test_every_wrapper_hyperparameter_is_covered():
+    for cls in GOOD_WRAPPER_ARGUMENTS:
+        assert {p.values[1] for p in WRAPPER_CASES if p.values[0] is cls} == set(init_fields(cls)) - {"name"} | (
+            {"name"} if cls is Cautious else set())
+
+
+@pytest.mark.parametrize("cls, param, value", WRAPPER_CASES)
+def test_wrappers_reject_bad_hyperparameters(cls, param, value):
+    with rejects(param):
+        cls(**{**GOOD_WRAPPER_ARGUMENTS[cls], param: value})
+
+
+def test_good_wrapper_arguments_are_accepted():
+    PerMatrix(weight_matrices([(slice(0, 6), slice(6, 9)), (slice(9, 12), slice(12, 13))]), Adafactor(), Adafactor())
+    PerMatrix([], Muon(), AdamW(), lr=0.0)
+    PerMatrix(((slice(np.int64(4), 8), (2, 2)), (slice(0, 4), (4, 1))), Muon(), SGD())
+    MuonWithAdamW(((slice(0, 6), (2, 3)),), lr=2.0)
+    Cautious(Cautious(Lion()), name="doubly cautious")
+
+
 def test_lookahead_name_says_what_it_wraps():
     assert Lookahead(Adam()).name == "Lookahead(Adam)"
     assert Lookahead(Lookahead(SGD(lr=0.1), k=2)).name == "Lookahead(Lookahead(SGD))"
@@ -236,6 +318,13 @@ RULES = {
     "lion": Lion(),
     "lookahead-adam": Lookahead(Adam()),
     "lookahead-sgd-momentum": Lookahead(SGD(lr=0.1, momentum=0.9), k=1),
+    "adafactor": Adafactor(),
+    "schedule-free": AdamWScheduleFree(weight_decay=0.1),
+    "adopt": ADOPT(),
+    "adopt-decoupled": ADOPT(weight_decay=0.1, decoupled_weight_decay=True),
+    "cautious-adamw": Cautious(AdamW()),
+    "cautious-lion": Cautious(Lion()),
+    "cautious-sgd": Cautious(SGD(lr=0.1, momentum=0.9)),
 }
 
 BAD_ARRAYS = {
@@ -308,17 +397,21 @@ def test_step_rejects_grad_of_another_shape(name, mismatch):
 # ---------------------------------------------------------------------------
 
 STATES_OF_EACH_TYPE = {
-    SGDState: SGDState(momentum_buffer=np.zeros(3)),
-    EMAMomentumState: EMAMomentumState(velocity=np.zeros(3)),
-    AdaGradState: AdaGradState(sum_of_squares=np.zeros(3)),
-    RMSpropState: RMSpropState(square_avg=np.zeros(3), grad_avg=np.zeros(3), momentum_buffer=np.zeros(3)),
+    SGDState: SGDState(b=np.zeros(3)),
+    EMAMomentumState: EMAMomentumState(v=np.zeros(3)),
+    AdaGradState: AdaGradState(s=np.zeros(3)),
+    RMSpropState: RMSpropState(v=np.zeros(3), g_avg=np.zeros(3), b=np.zeros(3)),
     AdamState: AdamState(t=0, m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(3)),
     NAdamState: NAdamState(t=0, m=np.zeros(3), v=np.zeros(3), mu_product=1.0),
     RAdamState: RAdamState(t=0, m=np.zeros(3), v=np.zeros(3)),
     AdamaxState: AdamaxState(t=0, m=np.zeros(3), u=np.zeros(3)),
-    AdaBeliefState: AdaBeliefState(t=0, m=np.zeros(3), s=np.zeros(3), s_max=np.zeros(3)),
+    AdaBeliefState: AdaBeliefState(t=0, m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(3)),
     LionState: LionState(m=np.zeros(3)),
     LookaheadState: LookaheadState(t=0, slow=np.zeros(3), inner=SGDState()),
+    MuonState: MuonState(B=np.zeros(3)),
+    AdafactorState: AdafactorState(t=0, v=np.zeros(3)),
+    ScheduleFreeState: ScheduleFreeState(t=0, z=np.zeros(3), x=np.zeros(3), v=np.zeros(3)),
+    PerMatrixState: PerMatrixState(pieces=(SGDState(),)),
 }
 
 
@@ -349,12 +442,12 @@ def test_step_rejects_a_state_that_is_no_state(name, bad_state):
 
 # For each rule: the first array field that a wrong shape is reported on.
 FIRST_ARRAY_FIELD = {
-    "sgd-momentum": "state.momentum_buffer",
-    "sgd-nesterov": "state.momentum_buffer",
-    "ema-momentum": "state.velocity",
-    "adagrad": "state.sum_of_squares",
-    "rmsprop": "state.square_avg",
-    "rmsprop-centered-momentum": "state.square_avg",
+    "sgd-momentum": "state.b",
+    "sgd-nesterov": "state.b",
+    "ema-momentum": "state.v",
+    "adagrad": "state.s",
+    "rmsprop": "state.v",
+    "rmsprop-centered-momentum": "state.v",
     "adam": "state.m",
     "adam-amsgrad": "state.m",
     "adamw": "state.m",
@@ -368,6 +461,12 @@ FIRST_ARRAY_FIELD = {
     "lion": "state.m",
     "lookahead-adam": "state.slow",
     "lookahead-sgd-momentum": "state.slow",
+    "schedule-free": "state.z",
+    "adopt": "state.m",
+    "adopt-decoupled": "state.m",
+    "cautious-adamw": "state.m",
+    "cautious-lion": "state.m",
+    "cautious-sgd": "state.b",
 }
 
 
@@ -384,14 +483,14 @@ def test_step_rejects_a_state_made_for_another_shape(name, theta_shape):
 @pytest.mark.parametrize(
     "rule, state, field",
     [
-        pytest.param(SGD(momentum=0.9), SGDState(momentum_buffer=np.zeros(2)), "state.momentum_buffer", id="sgd"),
-        pytest.param(SGD(), SGDState(momentum_buffer=np.zeros(2)), "state.momentum_buffer", id="sgd-unused-buffer"),
-        pytest.param(RMSprop(), RMSpropState(square_avg=np.zeros(3), grad_avg=np.zeros(2)), "state.grad_avg",
-                     id="rmsprop-unused-grad_avg"),
-        pytest.param(RMSprop(centered=True), RMSpropState(square_avg=np.zeros(3), grad_avg=np.zeros((3, 1))),
-                     "state.grad_avg", id="rmsprop-centered"),
-        pytest.param(RMSprop(momentum=0.5), RMSpropState(square_avg=np.zeros(3), momentum_buffer=np.zeros(4)),
-                     "state.momentum_buffer", id="rmsprop-momentum"),
+        pytest.param(SGD(momentum=0.9), SGDState(b=np.zeros(2)), "state.b", id="sgd"),
+        pytest.param(SGD(), SGDState(b=np.zeros(2)), "state.b", id="sgd-unused-buffer"),
+        pytest.param(RMSprop(), RMSpropState(v=np.zeros(3), g_avg=np.zeros(2)), "state.g_avg",
+                     id="rmsprop-unused-g_avg"),
+        pytest.param(RMSprop(centered=True), RMSpropState(v=np.zeros(3), g_avg=np.zeros((3, 1))),
+                     "state.g_avg", id="rmsprop-centered"),
+        pytest.param(RMSprop(momentum=0.5), RMSpropState(v=np.zeros(3), b=np.zeros(4)),
+                     "state.b", id="rmsprop-momentum"),
         pytest.param(Adam(), AdamState(t=1, m=np.zeros(3), v=np.zeros(2)), "state.v", id="adam-v"),
         pytest.param(Adam(amsgrad=True), AdamState(t=1, m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(1)),
                      "state.v_max", id="adam-v_max"),
@@ -401,8 +500,8 @@ def test_step_rejects_a_state_made_for_another_shape(name, theta_shape):
                      id="nadam-v"),
         pytest.param(RAdam(), RAdamState(t=1, m=np.zeros((3, 1)), v=np.zeros(3)), "state.m", id="radam-m"),
         pytest.param(Adamax(), AdamaxState(t=1, m=np.zeros(3), u=np.zeros(1)), "state.u", id="adamax-u"),
-        pytest.param(AdaBelief(amsgrad=True), AdaBeliefState(t=1, m=np.zeros(3), s=np.zeros(3), s_max=np.zeros(4)),
-                     "state.s_max", id="adabelief-s_max"),
+        pytest.param(AdaBelief(amsgrad=True), AdaBeliefState(t=1, m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(4)),
+                     "state.v_max", id="adabelief-v_max"),
         pytest.param(Lion(), LionState(m=np.zeros(2)), "state.m", id="lion-m"),
         pytest.param(Lookahead(Adam()), LookaheadState(t=0, slow=np.zeros(2), inner=Adam().init(np.zeros(3))),
                      "state.slow", id="lookahead-slow"),
@@ -420,15 +519,15 @@ def test_step_rejects_a_hand_made_state_with_a_wrong_shaped_array(rule, state, f
     [
         pytest.param(Adam(amsgrad=True), Adam().init(GOOD_THETA), "state.v_max", id="adam-amsgrad-no-v_max"),
         pytest.param(AdamW(amsgrad=True), AdamW().init(GOOD_THETA), "state.v_max", id="adamw-amsgrad-no-v_max"),
-        pytest.param(RMSprop(centered=True), RMSprop().init(GOOD_THETA), "state.grad_avg",
-                     id="rmsprop-centered-no-grad_avg"),
-        pytest.param(RMSprop(momentum=0.9), RMSprop().init(GOOD_THETA), "state.momentum_buffer",
+        pytest.param(RMSprop(centered=True), RMSprop().init(GOOD_THETA), "state.g_avg",
+                     id="rmsprop-centered-no-g_avg"),
+        pytest.param(RMSprop(momentum=0.9), RMSprop().init(GOOD_THETA), "state.b",
                      id="rmsprop-momentum-no-buffer"),
-        pytest.param(RMSprop(), RMSpropState(square_avg=None), "state.square_avg", id="rmsprop-no-square_avg"),
+        pytest.param(RMSprop(), RMSpropState(v=None), "state.v", id="rmsprop-no-v"),
         pytest.param(Adam(), AdamState(t=0, m=None, v=np.zeros(3)), "state.m", id="adam-no-m"),
         pytest.param(Adam(), AdamState(t=0, m=np.zeros(3), v=None), "state.v", id="adam-no-v"),
-        pytest.param(AdaBelief(amsgrad=True), AdaBelief().init(GOOD_THETA), "state.s_max",
-                     id="adabelief-amsgrad-no-s_max"),
+        pytest.param(AdaBelief(amsgrad=True), AdaBelief().init(GOOD_THETA), "state.v_max",
+                     id="adabelief-amsgrad-no-v_max"),
         pytest.param(NAdam(), NAdamState(t=0, m=None, v=np.zeros(3), mu_product=1.0), "state.m", id="nadam-no-m"),
         pytest.param(RAdam(), RAdamState(t=0, m=np.zeros(3), v=None), "state.v", id="radam-no-v"),
         pytest.param(Adamax(), AdamaxState(t=0, m=np.zeros(3), u=None), "state.u", id="adamax-no-u"),
@@ -461,7 +560,7 @@ STATES_WITH_A_STEP_COUNT = {
     "nadam": (NAdam(), lambda t: NAdamState(t=t, m=np.zeros(3), v=np.zeros(3), mu_product=1.0)),
     "radam": (RAdam(), lambda t: RAdamState(t=t, m=np.zeros(3), v=np.zeros(3))),
     "adamax": (Adamax(), lambda t: AdamaxState(t=t, m=np.zeros(3), u=np.zeros(3))),
-    "adabelief": (AdaBelief(), lambda t: AdaBeliefState(t=t, m=np.zeros(3), s=np.zeros(3))),
+    "adabelief": (AdaBelief(), lambda t: AdaBeliefState(t=t, m=np.zeros(3), v=np.zeros(3))),
     "lookahead": (Lookahead(SGD()), lambda t: LookaheadState(t=t, slow=np.zeros(3), inner=SGDState())),
 }
 
@@ -505,13 +604,13 @@ def test_step_rejects_complex_arrays(where):
 @pytest.mark.parametrize(
     "rule, state, field",
     [
-        pytest.param(SGD(momentum=0.9), SGDState(momentum_buffer=[0.0, 0.0, 0.0]), "state.momentum_buffer",
+        pytest.param(SGD(momentum=0.9), SGDState(b=[0.0, 0.0, 0.0]), "state.b",
                      id="sgd-buffer-list"),
-        pytest.param(EMAMomentum(), EMAMomentumState(velocity=[0.0, 0.0, 0.0]), "state.velocity",
+        pytest.param(EMAMomentum(), EMAMomentumState(v=[0.0, 0.0, 0.0]), "state.v",
                      id="ema-velocity-list"),
-        pytest.param(EMAMomentum(), EMAMomentumState(velocity=None), "state.velocity", id="ema-velocity-None"),
-        pytest.param(AdaGrad(), AdaGradState(sum_of_squares=None), "state.sum_of_squares", id="adagrad-None"),
-        pytest.param(AdaGrad(), AdaGradState(sum_of_squares=[0.0]), "state.sum_of_squares",
+        pytest.param(EMAMomentum(), EMAMomentumState(v=None), "state.v", id="ema-velocity-None"),
+        pytest.param(AdaGrad(), AdaGradState(s=None), "state.s", id="adagrad-None"),
+        pytest.param(AdaGrad(), AdaGradState(s=[0.0]), "state.s",
                      id="adagrad-broadcast-list"),
     ],
 )
@@ -528,22 +627,22 @@ def test_step_rejects_state_fields_that_are_not_arrays(rule, state, field):
         pytest.param(Adam(amsgrad=True),
                      AdamState(t=1, m=np.zeros(3), v=np.zeros(3), v_max=np.array([-1.0, 0.0, 0.0])),
                      "state.v_max", id="amsgrad-negative-v_max"),
-        pytest.param(AdaGrad(), AdaGradState(sum_of_squares=np.array([-1.0, 0.0, 0.0])), "state.sum_of_squares",
+        pytest.param(AdaGrad(), AdaGradState(s=np.array([-1.0, 0.0, 0.0])), "state.s",
                      id="adagrad-negative-sum"),
-        pytest.param(RMSprop(), RMSpropState(square_avg=np.array([-1.0, 0.0, 0.0])), "state.square_avg",
-                     id="rmsprop-negative-square_avg"),
+        pytest.param(RMSprop(), RMSpropState(v=np.array([-1.0, 0.0, 0.0])), "state.v",
+                     id="rmsprop-negative-v"),
         pytest.param(Adam(), AdamState(t=1, m=np.array([math.nan, 0.0, 0.0]), v=np.zeros(3)), "state.m",
                      id="adam-nan-m"),
-        pytest.param(SGD(momentum=0.9), SGDState(momentum_buffer=np.array([math.inf, 0.0, 0.0])),
-                     "state.momentum_buffer", id="sgd-inf-buffer"),
+        pytest.param(SGD(momentum=0.9), SGDState(b=np.array([math.inf, 0.0, 0.0])),
+                     "state.b", id="sgd-inf-buffer"),
         pytest.param(NAdam(), NAdamState(t=1, m=np.zeros(3), v=-np.ones(3), mu_product=0.5), "state.v",
                      id="nadam-negative-v"),
         pytest.param(RAdam(), RAdamState(t=1, m=np.zeros(3), v=np.array([0.0, -1.0, 0.0])), "state.v",
                      id="radam-negative-v"),
         pytest.param(Adamax(), AdamaxState(t=1, m=np.zeros(3), u=np.array([0.0, 0.0, -1e-12])), "state.u",
                      id="adamax-negative-u"),
-        pytest.param(AdaBelief(), AdaBeliefState(t=1, m=np.zeros(3), s=np.array([-1.0, 0.0, 0.0])), "state.s",
-                     id="adabelief-negative-s"),
+        pytest.param(AdaBelief(), AdaBeliefState(t=1, m=np.zeros(3), v=np.array([-1.0, 0.0, 0.0])), "state.v",
+                     id="adabelief-negative-v"),
         pytest.param(Lion(), LionState(m=np.array([math.nan, 0.0, 0.0])), "state.m", id="lion-nan-m"),
         pytest.param(Lookahead(Adam()),
                      LookaheadState(t=1, slow=np.array([math.inf, 0, 0]), inner=Adam().init(GOOD_THETA)),
@@ -572,6 +671,87 @@ def test_eps_zero_is_rejected_or_safe(cls):
             theta, _ = rule.step(GOOD_THETA, np.zeros(3), rule.init(GOOD_THETA))
             assert np.all(np.isfinite(theta))
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+# ---------------------------------------------------------------------------
+# Lesson 11's rules: matrices, factored states, the split's pieces
+# ---------------------------------------------------------------------------
+
+W = np.arange(6.0).reshape(2, 3)
+SPLIT = MuonWithAdamW(((slice(0, 6), (2, 3)),))  # θ: a 2 × 3 matrix, then a vector of any length
+
+
+@pytest.mark.parametrize("bad", list(BAD_ARRAYS))
+def test_muon_and_the_split_reject_bad_theta(bad):
+    for rule, good in [(Muon(), W), (SPLIT, np.zeros(8))]:
+        with rejects("theta"):
+            rule.init(BAD_ARRAYS[bad])
+        with rejects("theta"):
+            rule.step(BAD_ARRAYS[bad], good, rule.init(good))
+
+
+@pytest.mark.parametrize("theta", [np.zeros(5), np.zeros((2, 4)), np.zeros(()), np.zeros((8, 1))], ids=str)
+def test_the_split_rejects_a_theta_that_cannot_hold_its_matrices(theta):
+    with rejects("theta"):
+        SPLIT.init(theta)
+
+
+@pytest.mark.parametrize("bad", [None, (), (MuonState(B=np.zeros((2, 3))),), "state", np.zeros(8),
+                                 SPLIT.init(np.zeros(9))], ids=["None", "empty", "one-piece", "string", "array", "other-length"])
+def test_the_split_rejects_a_state_of_other_pieces(bad):
+    state = PerMatrixState(pieces=bad) if isinstance(bad, tuple) else bad
+    with rejects("state"):
+        SPLIT.step(np.zeros(8), np.zeros(8), state)
+
+
+def test_the_split_has_each_piece_checked_by_its_rule():
+    state = SPLIT.init(np.zeros(8))
+    with rejects("state.B"):
+        SPLIT.step(np.zeros(8), np.zeros(8), PerMatrixState((MuonState(B=np.zeros((2, 3))), state.pieces[1])))  # Muon holds Wᵀ, (3, 2)
+
+
+@pytest.mark.parametrize(
+    "theta, state, field",
+    [
+        pytest.param(W, AdafactorState(t=0, v=np.zeros((2, 3))), "state.R", id="matrix-with-v"),
+        pytest.param(W, AdafactorState(t=0, R=np.zeros((2, 1)), C=np.zeros((1, 2))), "state.C", id="C-of-another-shape"),
+        pytest.param(W, AdafactorState(t=0, R=np.zeros((2, 1)), C=-np.ones((1, 3))), "state.C", id="negative-C"),
+        pytest.param(W, AdafactorState(t=0, R=[[0.0], [0.0]], C=np.zeros((1, 3))), "state.R", id="R-list"),
+        pytest.param(W, AdafactorState(t=0, R=np.zeros((2, 1)), C=np.zeros((1, 3)), v=np.zeros((2, 3))), "state.v",
+                     id="matrix-with-v-too"),
+        pytest.param(GOOD_THETA, AdafactorState(t=0, v=np.array([0.0, math.nan, 0.0])), "state.v", id="nan-v"),
+        pytest.param(GOOD_THETA, AdafactorState(t=0, R=np.zeros((3, 1)), v=np.zeros(3)), "state.R", id="vector-with-R"),
+        pytest.param(GOOD_THETA, AdafactorState(t=-1, v=np.zeros(3)), "state.t", id="negative-t"),
+        pytest.param(GOOD_THETA, AdamState(t=0, m=np.zeros(3), v=np.zeros(3)), "state", id="adam-state"),
+    ],
+)
+def test_adafactor_rejects_a_state_that_does_not_fit_theta(theta, state, field):
+    with rejects(field):
+        Adafactor().step(theta, np.zeros_like(theta), state)
+
+
+@pytest.mark.parametrize("field, value", [("weight_sum", -1.0), ("weight_sum", math.nan), ("lr_max", -2.0),
+                                          ("lr_max", None), ("t", 1.5)])
+def test_schedule_free_rejects_impossible_numbers_in_its_state(field, value):
+    state = dataclasses.replace(AdamWScheduleFree().init(GOOD_THETA), **{field: value})
+    with rejects(f"state.{field}"):
+        AdamWScheduleFree().step(GOOD_THETA, GOOD_GRAD, state)
+    with rejects(f"state.{field}"):
+        AdamWScheduleFree().evaluation_point(GOOD_THETA, state)
+
+
+@pytest.mark.parametrize("G", [np.zeros(3), np.zeros((2, 2, 2)), "G", None, [[1.0, math.nan]]], ids=repr)
+def test_newton_schulz_rejects_what_is_not_a_finite_matrix(G):
+    with rejects("G"):
+        newton_schulz(G)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"steps": -1}, "steps"), ({"steps": 2.0}, "steps"), ({"eps": 0.0}, "eps"),
+                                          ({"eps": math.nan}, "eps"), ({"coefficients": (1.0, 2.0)}, "coefficients"),
+                                          ({"coefficients": (1.0, math.inf, 0.0)}, "coefficients")])
+def test_newton_schulz_rejects_bad_settings(kwargs, name):
+    with rejects(name):
+        newton_schulz(W, **kwargs)
 
 
 # ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ Common numbers: θ₀ = [1, −2, 0.5] and g = [0.5, −4, 2] unless said otherw
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -24,11 +25,16 @@ import pytest
 
 from lessons_lib.optim import (
     SGD,
+    AdaBelief,
     AdaGrad,
     AdaGradState,
     Adam,
+    Adamax,
     AdamState,
     AdamW,
+    AMSGrad,
+    NAdam,
+    RAdam,
     EMAMomentum,
     EMAMomentumState,
     RMSprop,
@@ -49,21 +55,21 @@ def test_sgd_plain_first_step():
     theta, state = first_step(SGD(lr=0.1))
     assert_close(theta, [1.0 - 0.1 * 0.5, -2.0 - 0.1 * -4.0, 0.5 - 0.1 * 2.0])  # [0.95, -1.6, 0.3]
     assert_close(theta, [0.95, -1.6, 0.3])
-    assert state.momentum_buffer is None
+    assert state.b is None
 
 
 def test_sgd_momentum_first_step_buffer_is_the_gradient():
     """PyTorch convention: b₁ = g (not (1−τ)g, not 0), so θ₁ = θ₀ − η g, as plain SGD."""
     theta, state = first_step(SGD(lr=0.1, momentum=0.9))
     assert_close(theta, [0.95, -1.6, 0.3])
-    assert_close(state.momentum_buffer, G)
+    assert_close(state.b, G)
 
 
 def test_sgd_dampening_is_not_applied_on_the_first_step():
     """With dampening τ = 0.5 the first buffer is still b₁ = g (undamped)."""
     theta, state = first_step(SGD(lr=0.1, momentum=0.9, dampening=0.5))
     assert_close(theta, [0.95, -1.6, 0.3])
-    assert_close(state.momentum_buffer, G)
+    assert_close(state.b, G)
 
 
 def test_sgd_nesterov_first_step():
@@ -71,27 +77,27 @@ def test_sgd_nesterov_first_step():
     theta, state = first_step(SGD(lr=0.1, momentum=0.9, nesterov=True))
     assert_close(theta, [1.0 - 0.1 * 0.95, -2.0 - 0.1 * -7.6, 0.5 - 0.1 * 3.8])  # [0.905, -1.24, 0.12]
     assert_close(theta, [0.905, -1.24, 0.12])
-    assert_close(state.momentum_buffer, G)
+    assert_close(state.b, G)
 
 
 def test_sgd_weight_decay_first_step():
     """L2: g' = g + λθ₀ = [0.7, −4.4, 2.1],  θ₁ = θ₀ − η g'."""
     theta, state = first_step(SGD(lr=0.1, weight_decay=0.2))
     assert_close(theta, [1.0 - 0.07, -2.0 + 0.44, 0.5 - 0.21])  # [0.93, -1.56, 0.29]
-    assert state.momentum_buffer is None
+    assert state.b is None
 
 
 def test_sgd_momentum_with_weight_decay_first_step():
     """The L2 term enters the buffer: b₁ = g + λθ₀."""
     theta, state = first_step(SGD(lr=0.1, momentum=0.9, weight_decay=0.2))
     assert_close(theta, [0.93, -1.56, 0.29])
-    assert_close(state.momentum_buffer, [0.7, -4.4, 2.1])
+    assert_close(state.b, [0.7, -4.4, 2.1])
 
 
 def test_ema_momentum_first_step():
     """v₁ = β·0 + (1 − β) g = 0.1 g,  θ₁ = θ₀ − η v₁ (the zero start shrinks the first step by 1 − β)."""
     theta, state = first_step(EMAMomentum(lr=0.1, beta=0.9))
-    assert_close(state.velocity, [0.05, -0.4, 0.2])
+    assert_close(state.v, [0.05, -0.4, 0.2])
     assert_close(theta, [1.0 - 0.005, -2.0 + 0.04, 0.5 - 0.02])  # [0.995, -1.96, 0.48]
 
 
@@ -104,7 +110,7 @@ def test_adagrad_first_step():
     """s₁ = 0 + g² = [0.25, 16, 4],  θ₁ = θ₀ − η g / (√s₁ + ε) = θ₀ − η g / (|g| + ε) ≈ θ₀ − η sign(g)."""
     eps = 1e-10
     theta, state = first_step(AdaGrad(lr=0.1, eps=eps))
-    assert_close(state.sum_of_squares, [0.25, 16.0, 4.0])
+    assert_close(state.s, [0.25, 16.0, 4.0])
     assert_close(theta, [1.0 - 0.1 * 0.5 / (0.5 + eps), -2.0 + 0.1 * 4.0 / (4.0 + eps), 0.5 - 0.1 * 2.0 / (2.0 + eps)])
     np.testing.assert_allclose(theta, [0.9, -1.9, 0.4], rtol=1e-9)
 
@@ -113,9 +119,9 @@ def test_adagrad_initial_accumulator_value_first_step():
     """s₀ = 0.75: s₁ = 0.75 + g² = [1, 16.75, 4.75],  θ₁ = θ₀ − η g / (√s₁ + ε)."""
     eps = 1e-10
     rule = AdaGrad(lr=0.1, eps=eps, initial_accumulator_value=0.75)
-    assert_close(rule.init(THETA0).sum_of_squares, [0.75, 0.75, 0.75])
+    assert_close(rule.init(THETA0).s, [0.75, 0.75, 0.75])
     theta, state = first_step(rule)
-    assert_close(state.sum_of_squares, [1.0, 16.75, 4.75])
+    assert_close(state.s, [1.0, 16.75, 4.75])
     assert_close(
         theta,
         [
@@ -133,7 +139,7 @@ def test_adagrad_weight_decay_first_step():
     grad = np.array([-0.1, 0.3, 2.0])
     g1 = np.array([-0.1 + 0.2 * 1.0, 0.3 + 0.2 * -2.0, 2.0 + 0.2 * 0.5])
     theta, state = first_step(AdaGrad(lr=0.1, eps=eps, weight_decay=0.2), grad=grad)
-    assert_close(state.sum_of_squares, g1**2)
+    assert_close(state.s, g1**2)
     assert_close(theta, THETA0 - 0.1 * g1 / (np.abs(g1) + eps))
     np.testing.assert_allclose(theta, [0.9, -1.9, 0.4], rtol=1e-8)  # without L2 it would be [1.1, -2.1, 0.4]
 
@@ -148,8 +154,8 @@ def test_rmsprop_first_step():
     θ₁ = θ₀ − η g / r ≈ θ₀ − 0.1 sign(g)."""
     eps = 1e-8
     theta, state = first_step(RMSprop(lr=0.01, beta=0.99, eps=eps))
-    assert_close(state.square_avg, [0.0025, 0.16, 0.04])
-    assert state.grad_avg is None and state.momentum_buffer is None
+    assert_close(state.v, [0.0025, 0.16, 0.04])
+    assert state.g_avg is None and state.b is None
     r = np.array([0.05, 0.4, 0.2]) + eps
     assert_close(theta, THETA0 - 0.01 * G / r)
     np.testing.assert_allclose(theta, [0.9, -1.9, 0.4], rtol=1e-7)
@@ -160,8 +166,8 @@ def test_rmsprop_centered_first_step():
     r = √0.0099 |g| + ε,  θ₁ = θ₀ − η g / r  (step ≈ 0.01/√0.0099 = 0.1005 > 0.1 of the plain form)."""
     eps = 1e-8
     theta, state = first_step(RMSprop(lr=0.01, beta=0.99, eps=eps, centered=True))
-    assert_close(state.square_avg, [0.0025, 0.16, 0.04])
-    assert_close(state.grad_avg, [0.005, -0.04, 0.02])
+    assert_close(state.v, [0.0025, 0.16, 0.04])
+    assert_close(state.g_avg, [0.005, -0.04, 0.02])
     r = math.sqrt(0.0099) * np.abs(G) + eps
     assert_close(theta, THETA0 - 0.01 * G / r)
 
@@ -171,7 +177,7 @@ def test_rmsprop_momentum_first_step():
     eps = 1e-8
     theta, state = first_step(RMSprop(lr=0.01, beta=0.99, eps=eps, momentum=0.5))
     r = np.array([0.05, 0.4, 0.2]) + eps
-    assert_close(state.momentum_buffer, G / r)
+    assert_close(state.b, G / r)
     assert_close(theta, THETA0 - 0.01 * G / r)
 
 
@@ -179,7 +185,7 @@ def test_rmsprop_weight_decay_first_step():
     """g' = g + 0.2 θ₀ = [0.7, −4.4, 2.1],  v₁ = 0.01 g'² = [0.0049, 0.1936, 0.0441],  θ₁ = θ₀ − η g'/(√v₁ + ε)."""
     eps = 1e-8
     theta, state = first_step(RMSprop(lr=0.01, beta=0.99, eps=eps, weight_decay=0.2))
-    assert_close(state.square_avg, [0.0049, 0.1936, 0.0441])
+    assert_close(state.v, [0.0049, 0.1936, 0.0441])
     assert_close(theta, THETA0 - 0.01 * np.array([0.7, -4.4, 2.1]) / (np.array([0.07, 0.44, 0.21]) + eps))
 
 
@@ -251,6 +257,72 @@ def test_adamw_default_weight_decay_is_pytorchs():
 
 
 # ---------------------------------------------------------------------------
+# Weight decay: one mechanism, one switch (``decoupled_weight_decay``, torch's name)
+# ---------------------------------------------------------------------------
+
+RULES_WITH_A_LAMBDA = [SGD(lr=0.1, momentum=0.9), AdaGrad(lr=0.1), RMSprop(lr=0.01, centered=True, momentum=0.5),
+                       Adam(lr=0.1), AMSGrad(lr=0.1), NAdam(lr=0.1), RAdam(lr=0.1), Adamax(lr=0.1),
+                       AdaBelief(lr=0.1, eps=1e-8)]
+
+
+@pytest.mark.parametrize("rule", RULES_WITH_A_LAMBDA, ids=lambda rule: rule.name)
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_every_rule_with_a_lambda_has_the_decoupled_switch(rule, decoupled):
+    """L2 is the rule without decay fed g + λθ; decoupled is the rule without decay from θ (1 − ηλ):
+    bit for bit, for 8 steps, on every rule that has a λ."""
+    assert "decoupled_weight_decay" in [field.name for field in dataclasses.fields(rule) if field.init]
+    lam = 0.2
+    decayed = dataclasses.replace(rule, weight_decay=lam, decoupled_weight_decay=decoupled)
+    plain = dataclasses.replace(rule, weight_decay=0.0)
+    grads = np.random.default_rng(5).normal(size=(8, 3))
+    x = y = THETA0
+    sx, sy = decayed.init(x), plain.init(y)
+    for g in grads:
+        x, sx = decayed.step(x, g, sx)
+        if decoupled:
+            y, sy = plain.step(y * (1 - rule.lr * lam), g, sy)
+        else:
+            y, sy = plain.step(y, g + lam * y, sy)
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adamw_is_adam_with_the_switch_on(amsgrad):
+    """AdamW(...) and Adam(..., decoupled_weight_decay=True) take the same steps and keep the same state;
+    AdamW only changes two defaults (the switch and λ = 0.01, PyTorch's)."""
+    def settings(rule):
+        return {field.name: getattr(rule, field.name) for field in dataclasses.fields(Adam) if field.name != "name"}
+
+    assert settings(AdamW()) == {**settings(Adam()), "weight_decay": 0.01, "decoupled_weight_decay": True}
+    adamw = AdamW(lr=0.05, weight_decay=0.3, amsgrad=amsgrad)
+    adam = Adam(lr=0.05, weight_decay=0.3, amsgrad=amsgrad, decoupled_weight_decay=True)
+    rng = np.random.default_rng(6)
+    x = y = np.array([1.0, -2.0, 0.5, 3.0])
+    sx, sy = adamw.init(x), adam.init(y)
+    for _ in range(50):
+        g = rng.normal(size=4)
+        x, sx = adamw.step(x, g, sx)
+        y, sy = adam.step(y, g, sy)
+        np.testing.assert_array_equal(x, y)
+        for field in ("m", "v", "v_max"):
+            np.testing.assert_array_equal(getattr(sx, field), getattr(sy, field))
+    assert sx.t == sy.t == 50
+
+
+def test_amsgrad_is_adam_with_amsgrad():
+    rng = np.random.default_rng(7)
+    x = y = THETA0
+    a, b = AMSGrad(lr=0.05, beta2=0.9), Adam(lr=0.05, beta2=0.9, amsgrad=True)
+    sa, sb = a.init(x), b.init(y)
+    for _ in range(30):
+        g = rng.normal(size=3) * rng.choice([0.1, 10])
+        x, sa = a.step(x, g, sa)
+        y, sb = b.step(y, g, sb)
+        np.testing.assert_array_equal(x, y)
+    assert AMSGrad().name == "AMSGrad" and isinstance(AMSGrad(), Adam)
+
+
+# ---------------------------------------------------------------------------
 # Steps from PRESET states
 # ---------------------------------------------------------------------------
 
@@ -258,8 +330,8 @@ def test_adamw_default_weight_decay_is_pytorchs():
 def test_sgd_momentum_preset_state():
     """b = [1, −1, 0]:  b' = μ b + g = [0.9 + 0.5, −0.9 − 4, 0 + 2] = [1.4, −4.9, 2],
     θ' = θ − η b' = [0.86, −1.51, 0.3]."""
-    theta, state = SGD(lr=0.1, momentum=0.9).step(THETA0, G, SGDState(momentum_buffer=np.array([1.0, -1.0, 0.0])))
-    assert_close(state.momentum_buffer, [1.4, -4.9, 2.0])
+    theta, state = SGD(lr=0.1, momentum=0.9).step(THETA0, G, SGDState(b=np.array([1.0, -1.0, 0.0])))
+    assert_close(state.b, [1.4, -4.9, 2.0])
     assert_close(theta, [0.86, -1.51, 0.3])
 
 
@@ -267,8 +339,8 @@ def test_sgd_dampening_preset_state():
     """τ = 0.5: b' = μ b + (1 − τ) g = [0.9 + 0.25, −0.9 − 2, 0 + 1] = [1.15, −2.9, 1],
     θ' = θ − η b' = [0.885, −1.71, 0.4]."""
     rule = SGD(lr=0.1, momentum=0.9, dampening=0.5)
-    theta, state = rule.step(THETA0, G, SGDState(momentum_buffer=np.array([1.0, -1.0, 0.0])))
-    assert_close(state.momentum_buffer, [1.15, -2.9, 1.0])
+    theta, state = rule.step(THETA0, G, SGDState(b=np.array([1.0, -1.0, 0.0])))
+    assert_close(state.b, [1.15, -2.9, 1.0])
     assert_close(theta, [0.885, -1.71, 0.4])
 
 
@@ -276,16 +348,16 @@ def test_sgd_nesterov_preset_state():
     """b' = μ b + g = [1.4, −4.9, 2],  d = g + μ b' = [0.5 + 1.26, −4 − 4.41, 2 + 1.8] = [1.76, −8.41, 3.8],
     θ' = θ − η d = [0.824, −1.159, 0.12]."""
     rule = SGD(lr=0.1, momentum=0.9, nesterov=True)
-    theta, state = rule.step(THETA0, G, SGDState(momentum_buffer=np.array([1.0, -1.0, 0.0])))
-    assert_close(state.momentum_buffer, [1.4, -4.9, 2.0])
+    theta, state = rule.step(THETA0, G, SGDState(b=np.array([1.0, -1.0, 0.0])))
+    assert_close(state.b, [1.4, -4.9, 2.0])
     assert_close(theta, [0.824, -1.159, 0.12])
 
 
 def test_sgd_momentum_weight_decay_preset_state():
     """g' = g + 0.2θ = [0.7, −4.4, 2.1],  b' = μ b + g' = [1.6, −5.3, 2.1],  θ' = θ − η b' = [0.84, −1.47, 0.29]."""
     rule = SGD(lr=0.1, momentum=0.9, weight_decay=0.2)
-    theta, state = rule.step(THETA0, G, SGDState(momentum_buffer=np.array([1.0, -1.0, 0.0])))
-    assert_close(state.momentum_buffer, [1.6, -5.3, 2.1])
+    theta, state = rule.step(THETA0, G, SGDState(b=np.array([1.0, -1.0, 0.0])))
+    assert_close(state.b, [1.6, -5.3, 2.1])
     assert_close(theta, [0.84, -1.47, 0.29])
 
 
@@ -293,14 +365,14 @@ def test_sgd_without_momentum_ignores_and_keeps_a_buffer_free_state():
     """μ = 0: θ' = θ − η(g + λθ) and the returned state still has no buffer."""
     theta, state = SGD(lr=0.1, weight_decay=0.2).step(THETA0, G, SGDState())
     assert_close(theta, [0.93, -1.56, 0.29])
-    assert state.momentum_buffer is None
+    assert state.b is None
 
 
 def test_ema_momentum_preset_state():
     """v = [1, −1, 0]: v' = 0.9 v + 0.1 g = [0.95, −1.3, 0.2],  θ' = θ − η v' = [0.905, −1.87, 0.48]."""
     rule = EMAMomentum(lr=0.1, beta=0.9)
-    theta, state = rule.step(THETA0, G, EMAMomentumState(velocity=np.array([1.0, -1.0, 0.0])))
-    assert_close(state.velocity, [0.95, -1.3, 0.2])
+    theta, state = rule.step(THETA0, G, EMAMomentumState(v=np.array([1.0, -1.0, 0.0])))
+    assert_close(state.v, [0.95, -1.3, 0.2])
     assert_close(theta, [0.905, -1.87, 0.48])
 
 
@@ -308,8 +380,8 @@ def test_adagrad_preset_state():
     """s = [0.75, 9, 0]: s' = s + g² = [1, 25, 4],  θ' = θ − η g/(√s' + ε) = θ − 0.1·[0.5/1, −4/5, 2/2] (+ε)."""
     eps = 1e-10
     rule = AdaGrad(lr=0.1, eps=eps)
-    theta, state = rule.step(THETA0, G, AdaGradState(sum_of_squares=np.array([0.75, 9.0, 0.0])))
-    assert_close(state.sum_of_squares, [1.0, 25.0, 4.0])
+    theta, state = rule.step(THETA0, G, AdaGradState(s=np.array([0.75, 9.0, 0.0])))
+    assert_close(state.s, [1.0, 25.0, 4.0])
     assert_close(theta, [1.0 - 0.1 * 0.5 / (1 + eps), -2.0 + 0.1 * 4.0 / (5 + eps), 0.5 - 0.1 * 2.0 / (2 + eps)])
     np.testing.assert_allclose(theta, [0.95, -1.92, 0.4], rtol=1e-9)
 
@@ -318,8 +390,8 @@ def test_adagrad_weight_decay_preset_state():
     """g' = [0.7, −4.4, 2.1],  s = [0.51, 0.64, 0]: s' = s + g'² = [1, 20, 4.41],  θ' = θ − η g'/(√s' + ε)."""
     eps = 1e-10
     rule = AdaGrad(lr=0.1, eps=eps, weight_decay=0.2, initial_accumulator_value=5.0)  # s₀ is unused here
-    theta, state = rule.step(THETA0, G, AdaGradState(sum_of_squares=np.array([0.51, 0.64, 0.0])))
-    assert_close(state.sum_of_squares, [1.0, 20.0, 4.41])
+    theta, state = rule.step(THETA0, G, AdaGradState(s=np.array([0.51, 0.64, 0.0])))
+    assert_close(state.s, [1.0, 20.0, 4.41])
     assert_close(theta, [1.0 - 0.07 / (1 + eps), -2.0 + 0.44 / (math.sqrt(20) + eps), 0.5 - 0.21 / (2.1 + eps)])
 
 
@@ -328,9 +400,9 @@ def test_rmsprop_preset_state():
     θ' = θ − η g/(√v' + ε)."""
     eps = 1e-8
     rule = RMSprop(lr=0.01, beta=0.9, eps=eps)
-    theta, state = rule.step(THETA0, G, RMSpropState(square_avg=np.array([0.5, 1.0, 0.0])))
-    assert_close(state.square_avg, [0.475, 2.5, 0.4])
-    assert state.grad_avg is None and state.momentum_buffer is None
+    theta, state = rule.step(THETA0, G, RMSpropState(v=np.array([0.5, 1.0, 0.0])))
+    assert_close(state.v, [0.475, 2.5, 0.4])
+    assert state.g_avg is None and state.b is None
     assert_close(
         theta,
         [1.0 - 0.01 * 0.5 / (math.sqrt(0.475) + eps), -2.0 + 0.01 * 4 / (math.sqrt(2.5) + eps), 0.5 - 0.02 / (math.sqrt(0.4) + eps)],
@@ -341,8 +413,8 @@ def test_rmsprop_weight_decay_preset_state():
     """g' = [0.7, −4.4, 2.1]:  v' = 0.9 [0.5, 1, 0] + 0.1 g'² = [0.499, 2.836, 0.441],  θ' = θ − η g'/(√v' + ε)."""
     eps = 1e-8
     rule = RMSprop(lr=0.01, beta=0.9, eps=eps, weight_decay=0.2)
-    theta, state = rule.step(THETA0, G, RMSpropState(square_avg=np.array([0.5, 1.0, 0.0])))
-    assert_close(state.square_avg, [0.499, 2.836, 0.441])
+    theta, state = rule.step(THETA0, G, RMSpropState(v=np.array([0.5, 1.0, 0.0])))
+    assert_close(state.v, [0.499, 2.836, 0.441])
     assert_close(theta, THETA0 - 0.01 * np.array([0.7, -4.4, 2.1]) / (np.sqrt([0.499, 2.836, 0.441]) + eps))
 
 
@@ -354,16 +426,16 @@ def test_rmsprop_centered_momentum_preset_state():
     eps = 1e-8
     rule = RMSprop(lr=0.01, beta=0.9, eps=eps, centered=True, momentum=0.5)
     state = RMSpropState(
-        square_avg=np.array([0.5, 1.0, 0.0]),
-        grad_avg=np.array([0.5, -0.5, 0.0]),
-        momentum_buffer=np.array([1.0, 2.0, -1.0]),
+        v=np.array([0.5, 1.0, 0.0]),
+        g_avg=np.array([0.5, -0.5, 0.0]),
+        b=np.array([1.0, 2.0, -1.0]),
     )
     theta, new = rule.step(THETA0, G, state)
-    assert_close(new.square_avg, [0.475, 2.5, 0.4])
-    assert_close(new.grad_avg, [0.5, -0.85, 0.2])
+    assert_close(new.v, [0.475, 2.5, 0.4])
+    assert_close(new.g_avg, [0.5, -0.85, 0.2])
     r = np.sqrt([0.225, 1.7775, 0.36]) + eps
     b = np.array([0.5 + 0.5 / r[0], 1.0 - 4.0 / r[1], -0.5 + 2.0 / r[2]])
-    assert_close(new.momentum_buffer, b, rtol=1e-14)  # v' − ḡ'² loses a few bits to cancellation
+    assert_close(new.b, b, rtol=1e-14)  # v' − ḡ'² loses a few bits to cancellation
     assert_close(theta, THETA0 - 0.01 * b, rtol=1e-15)
 
 
@@ -608,7 +680,7 @@ def test_ema_momentum_equals_sgd_with_scaled_lr():
         x, sx = ema.step(x, quadratic_grad(x), sx)
         y, sy = sgd.step(y, quadratic_grad(y), sy)
         np.testing.assert_allclose(x, y, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(sx.velocity, (1 - beta) * sy.momentum_buffer, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(sx.v, (1 - beta) * sy.b, rtol=0, atol=1e-12)
 
 
 def test_sgd_nesterov_matches_torch_form_and_look_ahead_derivation():
@@ -637,7 +709,7 @@ def test_sgd_nesterov_matches_torch_form_and_look_ahead_derivation():
         theta_nag = theta_nag + vel
 
         np.testing.assert_array_equal(x, theta_torch)
-        np.testing.assert_array_equal(state.momentum_buffer, buf)
+        np.testing.assert_array_equal(state.b, buf)
         np.testing.assert_allclose(x, theta_nag + mu * vel, rtol=0, atol=1e-12)
 
 
@@ -662,7 +734,7 @@ def test_amsgrad_v_max_is_non_decreasing_and_bounds_v():
     assert v_decreased and vmax_above_v
 
 
-def test_adagrad_sum_of_squares_grows_and_step_size_shrinks():
+def test_adagrad_s_grows_and_step_size_shrinks():
     """Along 200 AdaGrad steps with random gradients (some exactly 0): s_t = s_{t−1} + g_t² is
     non-decreasing elementwise, the effective step size η/(√s + ε) is non-increasing, and the actual
     step is |Δθ| = η/(√s_t + ε)·|g_t| (to 1e-15 relative, and exactly 0 where g_t = 0). Δθ is read
@@ -676,9 +748,9 @@ def test_adagrad_sum_of_squares_grows_and_step_size_shrinks():
         g = rng.normal(size=4) * (rng.random(4) > 0.3)
         saw_zero |= bool(np.any(g == 0))
         delta, new = rule.step(np.zeros(4), g, state)
-        assert np.all(new.sum_of_squares >= state.sum_of_squares)
-        old_size = eta / (np.sqrt(state.sum_of_squares) + eps)
-        new_size = eta / (np.sqrt(new.sum_of_squares) + eps)
+        assert np.all(new.s >= state.s)
+        old_size = eta / (np.sqrt(state.s) + eps)
+        new_size = eta / (np.sqrt(new.s) + eps)
         assert np.all(new_size <= old_size)
         assert_close(np.abs(delta), new_size * np.abs(g))
         state = new
@@ -688,14 +760,14 @@ def test_adagrad_sum_of_squares_grows_and_step_size_shrinks():
 def test_rmsprop_centered_variance_stays_non_negative_on_random_gradients():
     """Centered RMSprop's variance estimate v − ḡ² is ≥ 0 in exact arithmetic (Cauchy–Schwarz, both
     averages start at 0 with the same β). Along 500 steps of random gradients with a nonzero mean,
-    square_avg − grad_avg² ≥ 0 holds and θ stays finite."""
+    v − g_avg² ≥ 0 holds and θ stays finite."""
     rng = np.random.default_rng(2)
     rule = RMSprop(lr=0.01, beta=0.9, centered=True, momentum=0.5)
     theta = np.zeros(6)
     state = rule.init(theta)
     for _ in range(500):
         theta, state = rule.step(theta, 1.0 + rng.normal(size=6), state)
-        assert np.all(state.square_avg - state.grad_avg**2 >= 0)
+        assert np.all(state.v - state.g_avg**2 >= 0)
         assert np.all(np.isfinite(theta))
 
 
@@ -712,7 +784,7 @@ def test_rmsprop_centered_constant_gradient_denominator_tends_to_eps():
     g = np.array([1.0])
     for t in range(1, 81):
         step, state = rule.step(np.zeros(1), g, state)  # from θ = 0: the step itself
-        assert np.all(state.square_avg - state.grad_avg**2 >= 0)
+        assert np.all(state.v - state.g_avg**2 >= 0)
         r = eta * 1.0 / np.abs(step[0])
         if t <= 50:
             assert r == pytest.approx(math.sqrt(beta**t * (1 - beta**t)) + eps, rel=1e-9), t
@@ -881,7 +953,7 @@ def test_array_parameters_are_updated_elementwise(name, shape):
 def test_zero_learning_rate_moves_nothing(name):
     """lr = 0 is allowed ('nothing moves'): θ stays exactly where it is (AdamW's decay factor is
     1 − 0·λ = 1 too), while the state still records the gradient."""
-    rule = type(RULES[name])(**{**vars(RULES[name]), "lr": 0.0})
+    rule = dataclasses.replace(RULES[name], lr=0.0)
     theta = np.array([1.0, -2.0, 0.5])
     out = theta
     state = rule.init(theta)

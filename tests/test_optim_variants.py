@@ -19,6 +19,7 @@ Common numbers: θ₀ = [1, −2, 0.5] and g = [0.5, −4, 2] unless said otherw
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -34,6 +35,7 @@ from lessons_lib.optim import (
     AdamaxState,
     AdamState,
     AdamW,
+    AMSGrad,
     EMAMomentum,
     Lion,
     LionState,
@@ -67,12 +69,32 @@ def run(rule, theta, grads):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", [NAdam, RAdam, Adamax, AdaBelief, Lion])
+@pytest.mark.parametrize("cls", [AMSGrad, NAdam, RAdam, Adamax, AdaBelief, Lion])
 def test_docstring_shows_the_line_that_differs_from_adam(cls):
     doc = cls.__doc__
     assert "differs from Adam" in doc
     assert "← the line" in doc  # the marker in the equations block
     assert "One step" in doc and "State:" in doc
+
+
+def test_a_variant_overrides_only_what_differs_from_adam():
+    """AdaBelief changes the v line, NAdam m̂, RAdam the step; AMSGrad and AdamW change only defaults.
+    Each of them keeps Adam's update, and every one-line piece it does not change."""
+    pieces = ("second_moment", "m_hat", "adaptive_step")
+    own = {AdaBelief: {"second_moment"}, NAdam: {"m_hat"}, RAdam: {"adaptive_step"}, AMSGrad: set(), AdamW: set()}
+    for cls, changed in own.items():
+        assert issubclass(cls, Adam)
+        assert {piece for piece in pieces if getattr(cls, piece) is not getattr(Adam, piece)} == changed, cls
+        assert cls.update is Adam.update or cls is NAdam, cls  # NAdam first multiplies Π_t, then calls it
+        assert cls.init is Adam.init and cls.step is Adam.step
+    assert issubclass(Adamax, Adam) and Adamax.step is Adam.step  # its state holds u in place of v
+
+
+def test_lion_decay_is_always_decoupled():
+    """Lion has no switch: θ ← θ (1 − ηλ), then the sign step, as lion-pytorch writes it."""
+    assert Lion().decoupled_weight_decay and "decoupled_weight_decay" not in Lion.__dataclass_fields__
+    theta, _ = first_step(Lion(lr=0.1, weight_decay=0.5))
+    np.testing.assert_array_equal(theta, THETA0 * (1 - 0.1 * 0.5) - 0.1 * np.sign(G))
 
 
 # ---------------------------------------------------------------------------
@@ -330,10 +352,10 @@ def test_adabelief_first_step():
     eps = 1e-8
     theta, state = first_step(AdaBelief(lr=0.1, eps=eps))
     s = 0.001 * (0.9 * G) ** 2 + eps
-    assert_close(state.s, s, rtol=1e-15)
+    assert_close(state.v, s, rtol=1e-15)
     assert_close(state.m, 0.1 * G, rtol=1e-15)
     assert_close(theta, THETA0 - 0.1 * G / (np.sqrt(s / 0.001) + eps), rtol=1e-14)
-    assert state.t == 1 and state.s_max is None
+    assert state.t == 1 and state.v_max is None
 
 
 def test_adabelief_first_step_is_lr_over_beta1():
@@ -348,14 +370,14 @@ def test_adabelief_eps_is_added_to_s_even_where_the_gradient_is_zero():
     """g = 0: m = 0, s = ε (not 0), θ does not move and nothing is divided by zero."""
     theta, state = first_step(AdaBelief(eps=1e-16), grad=np.zeros(3))
     np.testing.assert_array_equal(theta, THETA0)
-    assert_close(state.s, np.full(3, 1e-16), rtol=1e-15)
+    assert_close(state.v, np.full(3, 1e-16), rtol=1e-15)
 
 
 def test_adabelief_preset_state_and_weight_decays():
     """t = 4 → 5 from a preset state, plain, L2 and decoupled (η = 0.01, λ = 0.1, ε = 1e-8)."""
     theta0 = np.array([1.0, -2.0, 0.5])
     m0, s0, g = np.array([0.2, -0.1, 0.0]), np.array([0.04, 0.01, 1e-8]), np.array([0.5, -0.3, 2.0])
-    state = AdaBeliefState(t=4, m=m0, s=s0)
+    state = AdaBeliefState(t=4, m=m0, v=s0)
 
     def expected(theta, g):
         m = 0.9 * m0 + 0.1 * g
@@ -366,7 +388,7 @@ def test_adabelief_preset_state_and_weight_decays():
     want, m, s = expected(theta0, g)
     assert_close(theta, want, rtol=1e-14)
     assert_close(new_state.m, m, rtol=1e-15)
-    assert_close(new_state.s, s, rtol=1e-15)
+    assert_close(new_state.v, s, rtol=1e-15)
     l2, _ = AdaBelief(lr=0.01, eps=1e-8, weight_decay=0.1, decoupled_weight_decay=False).step(theta0, g, state)
     assert_close(l2, expected(theta0, g + 0.1 * theta0)[0], rtol=1e-14)
     decoupled, _ = AdaBelief(lr=0.01, eps=1e-8, weight_decay=0.1).step(theta0, g, state)
@@ -374,15 +396,15 @@ def test_adabelief_preset_state_and_weight_decays():
 
 
 def test_adabelief_amsgrad_preset_state():
-    """s_max ← max(s_max, s) and s_max replaces s in the step; s itself is stored unchanged."""
+    """v_max ← max(v_max, v) and v_max replaces v in the step; v itself is stored unchanged (the paper: s, s_max)."""
     m0, s0, smax0, g = np.zeros(3), np.array([0.04, 0.01, 0.0]), np.array([0.09, 0.0, 0.0]), np.array([0.5, -0.3, 2.0])
     m = 0.1 * g
     s = 0.999 * s0 + 0.001 * (g - m) ** 2 + 1e-8
     s_max = np.maximum(smax0, s)
     theta, state = AdaBelief(lr=0.01, eps=1e-8, amsgrad=True).step(
-        THETA0, g, AdaBeliefState(t=0, m=m0, s=s0, s_max=smax0))
-    assert_close(state.s, s, rtol=1e-15)
-    assert_close(state.s_max, s_max, rtol=1e-15)
+        THETA0, g, AdaBeliefState(t=0, m=m0, v=s0, v_max=smax0))
+    assert_close(state.v, s, rtol=1e-15)
+    assert_close(state.v_max, s_max, rtol=1e-15)
     assert s_max[0] == 0.09 and s_max[1] == s[1]
     assert_close(theta, THETA0 - 0.01 * (m / 0.1) / (np.sqrt(s_max / 0.001) + 1e-8), rtol=1e-14)
 
@@ -399,14 +421,14 @@ def test_adabelief_takes_growing_steps_when_the_gradient_is_constant():
     np.testing.assert_allclose(-np.diff(np.concatenate([[0.0], adam_thetas[:, 0]])), 0.01, rtol=1e-6)
 
 
-def test_adabelief_s_max_never_falls():
+def test_adabelief_v_max_never_falls():
     rng = np.random.default_rng(5)
     rule = AdaBelief(beta2=0.9, amsgrad=True)
     theta, state = THETA0, rule.init(THETA0)
     for _ in range(40):
-        previous = state.s_max
+        previous = state.v_max
         theta, state = rule.step(theta, rng.normal(size=3) * rng.choice([0.1, 10]), state)
-        assert np.all(state.s_max >= previous) and np.all(state.s_max >= state.s)
+        assert np.all(state.v_max >= previous) and np.all(state.v_max >= state.v)
 
 
 # ---------------------------------------------------------------------------
@@ -532,7 +554,7 @@ def test_lookahead_reset_inner_state_starts_the_inner_rule_afresh_at_each_sync()
     assert state.inner.t == 2
     sgd = Lookahead(SGD(lr=0.1, momentum=0.9), k=5, reset_inner_state=True)
     _, sgd_state = run(sgd, THETA0, grads[:5])
-    assert sgd_state.inner == SGDState(momentum_buffer=None)
+    assert sgd_state.inner == SGDState(b=None)
 
 
 def test_lookahead_with_alpha_one_is_the_inner_rule():
@@ -575,11 +597,11 @@ def test_lookahead_can_wrap_lookahead():
 # rule -> the names of the parameter-sized arrays it keeps
 KEPT_ARRAYS = [
     (SGD(lr=0.1), []),
-    (SGD(lr=0.1, momentum=0.9), ["momentum_buffer"]),
-    (EMAMomentum(), ["velocity"]),
-    (AdaGrad(), ["sum_of_squares"]),
-    (RMSprop(), ["square_avg"]),
-    (RMSprop(centered=True, momentum=0.9), ["square_avg", "grad_avg", "momentum_buffer"]),
+    (SGD(lr=0.1, momentum=0.9), ["b"]),
+    (EMAMomentum(), ["v"]),
+    (AdaGrad(), ["s"]),
+    (RMSprop(), ["v"]),
+    (RMSprop(centered=True, momentum=0.9), ["v", "g_avg", "b"]),
     (Adam(), ["m", "v"]),
     (Adam(amsgrad=True), ["m", "v", "v_max"]),
     (AdamW(), ["m", "v"]),
@@ -587,8 +609,8 @@ KEPT_ARRAYS = [
     (NAdam(), ["m", "v"]),
     (RAdam(), ["m", "v"]),
     (Adamax(), ["m", "u"]),
-    (AdaBelief(), ["m", "s"]),
-    (AdaBelief(amsgrad=True), ["m", "s", "s_max"]),
+    (AdaBelief(), ["m", "v"]),
+    (AdaBelief(amsgrad=True), ["m", "v", "v_max"]),
     (Lion(), ["m"]),
     (Lookahead(Adam()), ["slow", "inner.m", "inner.v"]),
     (Lookahead(SGD(lr=0.1)), ["slow"]),
@@ -753,7 +775,7 @@ def test_array_parameters_are_updated_elementwise(name, shape):
 @pytest.mark.parametrize("name", [name for name in RULES if not name.startswith("lookahead")])
 def test_zero_learning_rate_moves_nothing(name):
     """lr = 0 is allowed: θ stays exactly where it is (decoupled decay factors are 1 − 0·λ = 1)."""
-    rule = type(RULES[name])(**{**vars(RULES[name]), "lr": 0.0})
+    rule = dataclasses.replace(RULES[name], lr=0.0)
     out, state = THETA0, rule.init(THETA0)
     for _ in range(3):
         out, state = rule.step(out, G, state)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lessons_lib.optim import SGD, Adam, AdamState, RMSprop
-from lessons_lib.runner import Trajectory, run
+from lessons_lib.runner import Trajectory, ewma, replay, run
 from lessons_lib.surfaces import get_surface
 
 BOWL = get_surface("bowl")
@@ -239,7 +239,8 @@ def test_a_non_finite_loss_is_reported_at_its_step():
     np.testing.assert_array_equal(path.positions, full.positions[:t])
     np.testing.assert_array_equal(path.grads, full.grads[: t - 1])
     assert len(path.states) == t - 1
-    np.testing.assert_array_equal(path.states[-1].momentum_buffer, full.states[t - 2].momentum_buffer)
+    for kept, reference in zip(vars(path.states[-1]).values(), vars(full.states[t - 2]).values()):
+        np.testing.assert_array_equal(kept, reference)  # the state after step t − 1, field by field
     assert path.steps_run == t - 1
 
 
@@ -319,3 +320,83 @@ def test_the_start_array_is_not_changed():
     start = np.array([1.0, -1.0])
     run(Adam(lr=0.1), BOWL, start, 10)
     np.testing.assert_array_equal(start, [1.0, -1.0])
+
+
+# --- a fixed gradient sequence, and the exponential average ----------------------------------------
+
+
+def test_replay_feeds_the_rule_the_given_gradients_and_keeps_its_steps():
+    grads = np.random.default_rng(3).standard_normal((50, 3))
+    rule = Adam(lr=0.05)
+    path = replay(rule, grads, record_state=True)
+    theta, state = np.zeros(3), rule.init(np.zeros(3))
+    for t, g in enumerate(grads):
+        new_theta, state = rule.step(theta, g, state)
+        np.testing.assert_array_equal(path.steps[t], new_theta - theta)
+        theta = new_theta
+    assert path.steps.shape == (50, 3) and path.losses is None and len(path.states) == 50
+    np.testing.assert_array_equal(path.grads, grads)
+    assert path.message == "Adam ran 50 steps"
+
+
+def test_replay_of_one_parameter_from_a_start_and_corrected_adam_under_a_constant_gradient():
+    path = replay(Adam(lr=1e-3), np.ones(100), start=[2.0])
+    assert path.positions.shape == (101, 1) and path.positions[0, 0] == 2.0
+    np.testing.assert_allclose(np.abs(path.steps), 1e-3, rtol=1e-7)  # a bias-corrected step is η long
+
+
+@pytest.mark.parametrize("rule, grads, start, message", [
+    (Adam, np.ones(3), None, "rule must be an update rule object"),
+    ("adam", np.ones(3), None, "rule must be an update rule"),
+    (Adam(), np.ones((0, 2)), None, "grads must hold one gradient per step"),
+    (Adam(), 1.0, None, "grads must hold one gradient per step"),
+    (Adam(), [1.0, np.inf], None, "grads contains NaN or infinity"),
+    (Adam(), np.ones((4, 2)), [0.0, 0.0, 0.0], "start has shape \\(3,\\), but each gradient has shape \\(2,\\)"),
+])
+def test_replay_refuses_bad_input_in_words(rule, grads, start, message):
+    with pytest.raises(ValueError, match=message):
+        replay(rule, grads, start)
+
+
+def test_ewma_is_the_recursion_from_zero_and_the_correction_divides_by_one_minus_beta_t():
+    x = np.random.default_rng(0).normal(size=(50, 2))
+    m, expected = np.zeros(2), []
+    for value in x:
+        m = 0.8 * m + (1 - 0.8) * value
+        expected.append(m)
+    np.testing.assert_array_equal(ewma(x, 0.8), expected)
+    t = np.arange(1, 51)[:, None]
+    np.testing.assert_allclose(ewma(x, 0.8, bias_correction=True), ewma(x, 0.8) / (1 - 0.8**t), rtol=1e-15)
+    assert ewma(x[:, 0], 0.99, bias_correction=True)[0] == pytest.approx(x[0, 0], rel=1e-12)  # m̂_1 = x_1
+
+
+def test_the_corrected_average_of_a_constant_is_that_constant_from_the_first_step():
+    np.testing.assert_allclose(ewma(np.full(200, 3.0), 0.99, bias_correction=True), 3.0, rtol=1e-12)
+    plain = ewma(np.full(200, 3.0), 0.99)
+    np.testing.assert_allclose(plain, 3.0 * (1 - 0.99 ** np.arange(1, 201)), rtol=1e-12)  # E[m_t] = (1 − βᵗ)·x
+
+
+@pytest.mark.parametrize("values, beta, message", [
+    ([], 0.9, "values must be a non-empty sequence"),
+    (2.0, 0.9, "values must be a non-empty sequence"),
+    ([1.0, np.nan], 0.9, "values contains NaN"),
+    ([1.0, 2.0], 1.0, "beta must be in \\[0, 1\\)"),
+    ([1.0, 2.0], "0.9", "beta must be a real number"),
+])
+def test_ewma_refuses_bad_input_in_words(values, beta, message):
+    with pytest.raises(ValueError, match=message):
+        ewma(values, beta)
+    with pytest.raises(ValueError, match="bias_correction must be True or False"):
+        ewma([1.0, 2.0], 0.9, bias_correction=1)
+
+
+def test_ewma_of_a_constant_approaches_it_from_zero_and_beta_zero_keeps_the_values():
+    np.testing.assert_allclose(ewma(np.ones(30), 0.8), 1 - 0.8 ** np.arange(1, 31), atol=1e-14)
+    values = np.random.default_rng(0).normal(size=(12, 2))
+    np.testing.assert_array_equal(ewma(values, 0.0), values)
+
+
+def test_ewma_cuts_independent_noise_by_the_known_factor():
+    beta = 0.9
+    averaged = ewma(np.random.default_rng(3).normal(size=200_000), beta)[100:]
+    assert averaged.std() == pytest.approx(np.sqrt((1 - beta) / (1 + beta)), rel=0.03)

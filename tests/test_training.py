@@ -92,12 +92,31 @@ def test_theta0_is_used_and_checked(digits, model):
         ({"clip_norm": 0.0}, "clip_norm"),
         ({"schedule": 0.1}, "schedule must be a function"),
         ({"progress": "yes"}, "progress"),
+        ({"on_step": 3}, "on_step must be a function"),
     ],
 )
 def test_bad_arguments(digits, model, change, message):
     arguments = {"rule": SGD(), "model": model, "data": digits, "epochs": 1} | change
     with pytest.raises(ValueError, match=message):
         train(**arguments)
+
+
+def test_on_step_sees_every_update_with_theta_before_and_after_and_the_state(digits, model):
+    seen = []
+    record = train(Adam(lr=1e-2), model, digits, epochs=2, batch_size=200,
+                   on_step=lambda step, before, after, state: seen.append((step, before, after, state.t)))
+    assert [s[0] for s in seen] == list(range(record.steps_run)) == [s[3] - 1 for s in seen]
+    np.testing.assert_array_equal(seen[0][1], model.init(0))
+    np.testing.assert_array_equal(seen[-1][2], record.theta)
+    assert all(np.array_equal(a[2], b[1]) for a, b in zip(seen, seen[1:]))
+    plain = train(Adam(lr=1e-2), model, digits, epochs=2, batch_size=200)
+    np.testing.assert_array_equal(plain.theta, record.theta)
+
+
+def test_on_step_is_not_called_for_the_update_that_diverges(digits, model):
+    steps = []
+    record = train(SGD(lr=1e6), model, digits, epochs=3, on_step=lambda step, *_: steps.append(step))
+    assert steps == list(range(record.steps_run)) and record.diverged_at is not None
 
 
 def test_a_dataset_without_validation_part_gives_nan_validation_columns(model):
@@ -127,3 +146,14 @@ def test_progress_bar_shows_epochs_without_times(digits, model, capsys):
     shown = capsys.readouterr().err
     assert "SGD:   0%" in shown and "0/2 epochs" in shown  # drawn at the start; leave=False clears it at the end
     assert "it/s" not in shown and "00:0" not in shown
+
+
+def test_a_schedule_free_run_is_evaluated_at_its_average_x_not_at_the_training_point(digits, model):
+    from lessons_lib.optim import AdamWScheduleFree
+
+    rule = AdamWScheduleFree(lr=0.01, warmup_steps=10)
+    record = train(rule, model, digits, epochs=2, batch_size=64)
+    x = rule.evaluation_point(record.theta, record.state)
+    assert not np.array_equal(x, record.theta)  # y, where the gradients were taken, is another point
+    assert record.val_loss[-1] == model.loss(x, digits.X_val, digits.y_val)
+    assert record.val_loss[-1] != model.loss(record.theta, digits.X_val, digits.y_val)

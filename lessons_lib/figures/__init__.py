@@ -1,6 +1,6 @@
-"""Drawing: the figures and live widgets of the lessons (the notebooks call these).
+"""Drawing: the figures and live widgets of the lessons (the notebooks call these, so they do not check arguments).
 
-* ``plotting`` -- contour plots, trajectories, loss curves, the palette and axis helpers;
+* ``plotting`` -- contour plots, trajectories, loss curves, the palette, log axes and text tables;
 * ``live`` -- ``LiveFigure``: a figure redrawn in place into an image, for controls;
 * ``race`` -- ``LiveRace``: several optimizers racing on one surface, redrawn live;
 * ``playground`` -- the playground of lessons 00 and 10;

@@ -21,23 +21,14 @@ import numpy as np
 from IPython.display import Image
 from matplotlib.figure import Figure
 
-from lessons_lib.checks import as_float_array, check_learning_rate, check_positive_int
-from lessons_lib.optim import SGD
-from lessons_lib.figures.plotting import SMALLEST_GAP, draw_contours
-from lessons_lib.runner import run
-from lessons_lib.surfaces import Surface, check_points
 from lessons_lib.figures.live import LiveFigure, log_slider
+from lessons_lib.figures.plotting import COLORS, SMALLEST_GAP, draw_contours
+from lessons_lib.optim import SGD
+from lessons_lib.runner import run
+from lessons_lib.surfaces import Surface
 
 #: ηλ beyond this is not drawn in the factor plots (divergence is clear long before).
 LARGEST_ETA_LAMBDA = 2.6
-
-
-def check_eigenvalues(eigenvalues: object) -> np.ndarray:
-    """The curvatures λ of a quadratic as a 1-D float array, each > 0 (a bowl in every direction)."""
-    values = as_float_array(eigenvalues, "eigenvalues").reshape(-1)
-    if values.size == 0 or (values <= 0).any():
-        raise ValueError(f"eigenvalues must be one or more numbers > 0 (the curvatures of a bowl), got {values}")
-    return values
 
 
 def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes: object) -> Figure:
@@ -47,16 +38,7 @@ def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes
     and the measured slopes of L along them, as the lesson computes them. The
     map has equal axis scales, so that a right angle looks like one.
     """
-    if not isinstance(surface, Surface):
-        raise ValueError(f"surface must be a Surface (e.g. get_surface('valley')), got {surface!r}")
-    p = check_points(point, "point")
-    angles = as_float_array(angles, "angles").reshape(-1)
-    slopes = as_float_array(slopes, "slopes").reshape(-1)
-    if p.shape != (2,):
-        raise ValueError(f"point must be one point (x, y), got shape {p.shape}")
-    if angles.shape != slopes.shape or angles.size < 2:
-        raise ValueError(f"angles and slopes must be 1-D of the same length >= 2, got {angles.size} and {slopes.size}")
-
+    p = np.asarray(point, dtype=float)
     g = surface.grad(p)
     fig, (ax_map, ax_slope) = plt.subplots(1, 2, figsize=(11.0, 3.6), layout="constrained",
                                            gridspec_kw={"width_ratios": [1.6, 1]})
@@ -81,8 +63,8 @@ def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes
     ax_map.set_aspect("equal")
     ax_map.legend(loc="lower right", fontsize=8, framealpha=0.95)
 
-    degrees = np.degrees(angles)
-    ax_slope.plot(degrees, slopes, color="black")
+    degrees = np.degrees(np.ravel(angles))
+    ax_slope.plot(degrees, np.ravel(slopes), color="black")
     gradient_angle = np.degrees(np.arctan2(g[1], g[0]))
     ax_slope.axvline(gradient_angle, color="tab:red", linestyle="--", label="direction of ∇L")
     across = [a for a in (gradient_angle - 90, gradient_angle + 90) if degrees.min() <= a <= degrees.max()]
@@ -109,15 +91,7 @@ def plot_1d_runs(
     path; ``xlim`` (and ``ylim``, or a window fitted to the curve) are shared by
     every panel, so the panels compare at a glance.
     """
-    if not callable(loss):
-        raise ValueError(f"loss must be a function L(theta), got {loss!r}")
-    paths = [as_float_array(path, "paths").reshape(-1) for path in paths]
-    if not paths or len(paths) != len(titles):
-        raise ValueError(f"paths and titles must have the same length >= 1, got {len(paths)} and {len(titles)}")
-    for name, window in (("xlim", xlim), ("ylim", ylim)):
-        if window is not None and (len(window) != 2 or not window[0] < window[1]):
-            raise ValueError(f"{name} must be (low, high) with low < high, got {window!r}")
-
+    paths = [np.asarray(path, dtype=float).reshape(-1) for path in paths]
     theta = np.linspace(*xlim, 400)
     curve = np.asarray(loss(theta), dtype=np.float64)
     if ylim is None:
@@ -150,13 +124,7 @@ def plot_contraction(
     (t = 0, 1, …), drawn as dots over the predicted lines, in the order of ``eigenvalues``.
     A curvature with ηλ beyond the plotted range is marked at the right edge.
     """
-    eigenvalues = check_eigenvalues(eigenvalues)
-    lr = check_learning_rate(lr)
-    steps = check_positive_int(steps, "steps")
-    measured = dict(measured or {})
-    if len(measured) > len(eigenvalues):
-        raise ValueError(f"measured has {len(measured)} curves for {len(eigenvalues)} eigenvalues")
-
+    eigenvalues = np.asarray(eigenvalues, dtype=float).reshape(-1)
     fig, (ax_factor, ax_power) = plt.subplots(1, 2, figsize=(11.0, 3.6), layout="constrained")
     x = np.linspace(0, LARGEST_ETA_LAMBDA, 400)
     ax_factor.plot(x, np.abs(1 - x), color="black")
@@ -173,9 +141,7 @@ def plot_contraction(
     ax_factor.set_title(f"one step multiplies each direction by 1 − ηλ   (η = {lr:g})", fontsize=10)
 
     t = np.arange(steps + 1)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for index, curvature in enumerate(eigenvalues):
-        color = colors[index % len(colors)]
+    for curvature, color in zip(eigenvalues, COLORS):
         factor = abs(1 - lr * curvature)
         shown = min(lr * curvature, LARGEST_ETA_LAMBDA - 0.05)
         ax_factor.plot(shown, abs(1 - shown), marker="o", markersize=8, color=color, linestyle="none",
@@ -183,10 +149,10 @@ def plot_contraction(
         with np.errstate(under="ignore"):
             ax_power.semilogy(t, np.maximum(factor**t, SMALLEST_GAP), color=color,
                               label=f"|1 − ηλ|ᵗ, λ = {curvature:g}")
-    for index, (label, ratio) in enumerate(measured.items()):
-        ratio = np.maximum(np.abs(as_float_array(ratio, "measured")).reshape(-1), SMALLEST_GAP)
+    for (label, ratio), color in zip((measured or {}).items(), COLORS):
+        ratio = np.maximum(np.abs(np.asarray(ratio, dtype=float)).reshape(-1), SMALLEST_GAP)
         ax_power.plot(np.arange(len(ratio)), ratio, marker="o", markersize=3, linestyle="none",
-                      color=colors[index % len(colors)], markerfacecolor="none", label=label)
+                      color=color, markerfacecolor="none", label=label)
     ax_factor.legend(loc="lower left", fontsize=8)
     ax_power.set_xlim(0, steps)
     ax_power.set_xlabel("step t")
@@ -199,12 +165,8 @@ def plot_contraction(
 def plot_starts_and_ends(surface: Surface, starts: object, ends: object, tolerance: float = 0.1) -> Figure:
     """Many runs at once on the contour map: each start a gray dot, each end a star if it is within
     ``tolerance`` of a global minimum of ``surface``, else a red cross (a local minimum or a saddle)."""
-    if not isinstance(surface, Surface):
-        raise ValueError(f"surface must be a Surface (e.g. get_surface('rastrigin')), got {surface!r}")
-    starts = check_points(starts, "starts").reshape(-1, 2)
-    ends = check_points(ends, "ends").reshape(-1, 2)
-    if starts.shape != ends.shape:
-        raise ValueError(f"starts and ends must hold the same number of points, got {len(starts)} and {len(ends)}")
+    starts = np.asarray(starts, dtype=float).reshape(-1, 2)
+    ends = np.asarray(ends, dtype=float).reshape(-1, 2)
     minima = np.array(surface.minima).reshape(-1, 2)
     at_global = (np.linalg.norm(ends[:, None, :] - minima[None], axis=-1) < tolerance).any(axis=1)
 
@@ -238,8 +200,7 @@ def stability_verdict(lr: float, eigenvalues: object) -> str:
     converges (every |1 − ηλ| < 1, i.e. η < 2/λ_max) or diverges, and for a
     converging run how many steps the slowest direction needs to shrink 1000 times.
     """
-    lr = check_learning_rate(lr)
-    eigenvalues = check_eigenvalues(eigenvalues)
+    eigenvalues = np.asarray(eigenvalues, dtype=float).reshape(-1)
     limit = 2 / eigenvalues.max()
     factors = 1 - lr * eigenvalues
     lines = [f"η = {lr:.3g},  limit 2/λ_max = {limit:.3g}"]
@@ -272,19 +233,9 @@ class LearningRateExplorer:
 
     def __init__(self, surface: Surface, lr: float = 0.45, steps: int = 100,
                  low: float = 1e-3, high: float = 1.0, start: object | None = None) -> None:
-        if not isinstance(surface, Surface) or surface.hessian is None:
-            raise ValueError(
-                f"surface must be a quadratic Surface with a hessian (bowl, valley, rotated_valley), got {surface!r}"
-            )
-        self.surface = surface
-        self.steps = check_positive_int(steps, "steps")
-        self.start = check_points(surface.start if start is None else start, "start")
-        if self.start.shape != (2,):
-            raise ValueError(f"start must be one point (x, y), got shape {self.start.shape}")
+        self.surface, self.steps = surface, steps
+        self.start = np.asarray(surface.start if start is None else start, dtype=float)
         self.eigenvalues = np.linalg.eigvalsh(surface.hessian)
-        lr = check_learning_rate(lr)
-        if not 0 < low <= lr <= high:
-            raise ValueError(f"lr must lie in the slider's range [low, high] = [{low}, {high}] with low > 0, got {lr}")
         self.slider = log_slider("learning rate η", lr, low, high)
 
         figure = Figure(figsize=(12.0, 4.3), dpi=72, layout="constrained")
@@ -315,10 +266,9 @@ class LearningRateExplorer:
         self.ax_factor.set_ylabel("|1 − ηλ|")
         self.ax_factor.set_title("factor per step, one dot per direction", fontsize=10)
         # one dot per curvature, coloured as in plot_contraction (smallest λ first: blue, orange, ...)
-        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        self.dots = [self.ax_factor.plot([], [], marker="o", markersize=8, color=colors[i % len(colors)],
-                                         linestyle="none", label=f"λ = {curvature:g}")[0]
-                     for i, curvature in enumerate(self.eigenvalues)]
+        self.dots = [self.ax_factor.plot([], [], marker="o", markersize=8, color=color, linestyle="none",
+                                         label=f"λ = {curvature:g}")[0]
+                     for curvature, color in zip(self.eigenvalues, COLORS)]
         self.ax_factor.legend(loc="upper center", fontsize=8)
         self.verdict = figure.text(0.01, 0.01, "", fontsize=10, verticalalignment="bottom")
 

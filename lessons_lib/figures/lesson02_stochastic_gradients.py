@@ -12,8 +12,8 @@ Pieces, in the order of the lesson:
 * ``sample_minibatch_gradients``: many minibatch gradients at one θ, drawn at once;
 * ``MinibatchGradients``: a gradient function for ``runner.run`` that walks
   through shuffled epochs; ``run_sgd`` runs SGD with it;
-* ``exponential_average``: m_t = β m_{t−1} + (1 − β) v_t, the average that
-  Momentum and Adam keep; ``steps_to_follow``: how long it lags behind a change;
+* ``steps_to_follow``: how long the exponential average m_t = β m_{t−1} + (1 − β) v_t
+  (``lessons_lib.runner.ewma``), which Momentum and Adam keep, lags behind a change;
 * figures: ``plot_gradient_cloud``, ``plot_noise_vs_batch_size``, ``plot_sgd_runs``,
   ``plot_loss_per_epoch``;
 * widgets: ``BatchSizeLab`` (batch size and learning rate) and ``AveragingLab`` (β).
@@ -30,13 +30,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
 
-from lessons_lib.checks import as_float_array, check_beta, check_flag, check_learning_rate, check_number, check_positive_int
 from lessons_lib.data import minibatches
-from lessons_lib.optim import SGD
-from lessons_lib.runner import Trajectory, run
 from lessons_lib.figures.live import LiveFigure, log_slider
+from lessons_lib.figures.plotting import COLORS, log_axis
+from lessons_lib.optim import SGD
+from lessons_lib.runner import Trajectory, ewma, run
 
 #: Excess losses below this are drawn at this value on log axes (0 cannot be shown).
 SMALLEST_EXCESS = 1e-12
@@ -45,35 +44,8 @@ SMALLEST_EXCESS = 1e-12
 # --- the equations -------------------------------------------------------------------------------
 
 
-def check_regression_data(X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
-    """X as a float (N, d) array and y as a float (N,) array, or a ValueError naming what is wrong."""
-    X = as_float_array(X, "X")
-    y = as_float_array(y, "y")
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"X must be a 2-D array with one row per example, got shape {X.shape}")
-    if y.shape != (len(X),):
-        raise ValueError(f"y must be a 1-D array with one target per row of X ({len(X)}), got shape {y.shape}")
-    return X, y
-
-
-def _check_theta(theta: object, X: np.ndarray) -> np.ndarray:
-    theta = as_float_array(theta, "theta")
-    if theta.shape != (X.shape[1],):
-        raise ValueError(f"theta must have shape ({X.shape[1]},), one weight per column of X; got {theta.shape}")
-    return theta
-
-
-def _check_batch_size(batch_size: object, n: int) -> int:
-    batch_size = check_positive_int(batch_size, "batch_size")
-    if batch_size > n:
-        raise ValueError(f"batch_size must be at most N = {n} (the number of examples), got {batch_size}")
-    return batch_size
-
-
 def mse_loss(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
     """L(θ) = (1/N) Σ_i (x_iᵀθ − y_i)², the mean-squared error over all rows of X."""
-    X, y = check_regression_data(X, y)
-    theta = _check_theta(theta, X)
     return float(np.mean((X @ theta - y) ** 2))
 
 
@@ -83,14 +55,7 @@ def mse_gradient(theta: np.ndarray, X: np.ndarray, y: np.ndarray, batch: object 
     ``batch`` holds the row indices of the minibatch (repeats allowed: a batch
     drawn with replacement counts a row as often as it was drawn).
     """
-    X, y = check_regression_data(X, y)
-    theta = _check_theta(theta, X)
     if batch is not None:
-        batch = np.asarray(batch)
-        if batch.ndim != 1 or len(batch) == 0 or batch.dtype.kind not in "iu":
-            raise ValueError(f"batch must be a non-empty 1-D array of row indices, got {batch!r}")
-        if batch.min() < 0 or batch.max() >= len(X):
-            raise ValueError(f"batch holds row indices outside 0 … {len(X) - 1}")
         X, y = X[batch], y[batch]
     return 2 * X.T @ (X @ theta - y) / len(y)
 
@@ -101,8 +66,6 @@ def per_example_gradients(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> np
     Their mean over the rows is the full gradient ∇L(θ); their mean over a
     minibatch is that minibatch's gradient.
     """
-    X, y = check_regression_data(X, y)
-    theta = _check_theta(theta, X)
     return 2 * (X @ theta - y)[:, None] * X
 
 
@@ -123,11 +86,7 @@ def sample_minibatch_gradients(
     """
     per_example = per_example_gradients(theta, X, y)
     n = len(per_example)
-    batch_size = _check_batch_size(batch_size, n)
-    draws = check_positive_int(draws, "draws")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy Generator, e.g. np.random.default_rng(0); got {rng!r}")
-    if check_flag(replace, "replace"):
+    if replace:
         rows = rng.integers(0, n, size=(draws, batch_size))
     else:  # the first batch_size entries of a random permutation, one permutation per draw
         rows = rng.permuted(np.tile(np.arange(n), (draws, 1)), axis=1)[:, :batch_size]
@@ -148,8 +107,7 @@ class MinibatchGradients:
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, seed: int = 0) -> None:
-        self.X, self.y = check_regression_data(X, y)
-        self.batch_size = _check_batch_size(batch_size, len(self.y))
+        self.X, self.y, self.batch_size = X, y, batch_size
         self.rng = np.random.default_rng(seed)
         self._batches = iter(())  # the batches left in the current epoch
 
@@ -210,14 +168,11 @@ def run_sgd(
     (``trajectory.diverged``).
     """
     gradients = MinibatchGradients(X, y, batch_size, seed)
-    epochs = check_positive_int(epochs, "epochs")
-    lr = check_learning_rate(lr)
-    start = np.zeros(gradients.X.shape[1]) if start is None else _check_theta(start, gradients.X)
+    start = np.zeros(X.shape[1]) if start is None else start
     trajectory = run(SGD(lr=lr, name=f"SGD, B = {batch_size}"), gradients, start,
                      steps=epochs * gradients.steps_per_epoch)
     # The losses of all positions in one go (much faster than one call per step). The runner
     # stopped the run before any |θ| passed 1e8, so they are finite.
-    X, y = gradients.X, gradients.y
     with np.errstate(over="ignore"):
         losses = np.mean((trajectory.positions @ X.T - y) ** 2, axis=1)
     trajectory = replace(trajectory, losses=losses)
@@ -227,33 +182,11 @@ def run_sgd(
 # --- averaging over time -------------------------------------------------------------------------
 
 
-def exponential_average(values: object, beta: float) -> np.ndarray:
-    """m_t = β m_{t−1} + (1 − β) v_t for t = 1 … T, from m_0 = 0: the averages m_1 … m_T, same shape as ``values``.
-
-    The first axis of ``values`` is time. The weight of a value k steps old is
-    (1 − β) β^k, so the average remembers about 1 / (1 − β) values.
-    """
-    values = as_float_array(values, "values")
-    beta = check_beta(beta, "beta")
-    if values.ndim == 0 or len(values) == 0:
-        raise ValueError("values must be a non-empty sequence, one value (or array) per step")
-    averages = np.empty_like(values)
-    m = np.zeros_like(values[0])
-    for t, v in enumerate(values):
-        m = beta * m + (1 - beta) * v
-        averages[t] = m
-    return averages
-
-
 def steps_to_follow(beta: float, fraction: float = 0.9) -> int:
     """After a sudden change of the averaged value, the steps the average needs to cover ``fraction`` of it.
 
     The old value keeps the weight β^k after k steps, so: the smallest k with β^k ≤ 1 − fraction.
     """
-    beta = check_beta(beta, "beta")
-    fraction = check_number("fraction", fraction)
-    if not 0 < fraction < 1:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
     if beta == 0:
         return 1
     return math.ceil(math.log(1 - fraction) / math.log(beta) - 1e-9)
@@ -286,12 +219,6 @@ def draw_gradient_cloud(ax: Axes, estimates: np.ndarray, full_gradient: np.ndarr
 def plot_gradient_cloud(estimates: object, full_gradient: object, coords: tuple[int, int], names: Sequence[str],
                         title: str = "") -> Figure:
     """A figure of ``draw_gradient_cloud``: the spread of minibatch gradients around the full gradient."""
-    estimates = as_float_array(estimates, "estimates")
-    full_gradient = as_float_array(full_gradient, "full_gradient")
-    if estimates.ndim != 2 or full_gradient.shape != estimates.shape[1:]:
-        raise ValueError(f"estimates must have shape (draws, d) and full_gradient (d,); got {estimates.shape} "
-                         f"and {full_gradient.shape}")
-    _check_coords(coords, len(full_gradient), names)
     fig, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
     draw_gradient_cloud(ax, estimates, full_gradient, coords, names)
     ax.set_title(title, fontsize=10)
@@ -306,14 +233,13 @@ def plot_noise_vs_batch_size(batch_sizes: object, measured: dict[str, object], p
     examples) is marked with a dotted line: there a batch without replacement
     is the whole data set and has no noise at all.
     """
-    batch_sizes = as_float_array(batch_sizes, "batch_sizes")
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     for (label, values), style in zip(predicted.items(), ["-", "--", ":"]):
-        ax.loglog(batch_sizes, _one_per_batch_size(values, batch_sizes, label), style, color="0.3", label=label)
-    for (label, values), (marker, color) in zip(measured.items(), [("o", "tab:blue"), ("s", "tab:orange")]):
-        ax.loglog(batch_sizes, _one_per_batch_size(values, batch_sizes, label), marker=marker, color=color,
-                  linestyle="none", markerfacecolor="none", markersize=7, markeredgewidth=1.5, label=label)
-    ax.xaxis.set_minor_locator(NullLocator())  # fewer ticks: much faster to draw
+        ax.loglog(batch_sizes, values, style, color="0.3", label=label)
+    for (label, values), marker, color in zip(measured.items(), "os", COLORS):
+        ax.loglog(batch_sizes, values, marker=marker, color=color, linestyle="none", markerfacecolor="none",
+                  markersize=7, markeredgewidth=1.5, label=label)
+    log_axis(ax, "x")  # fewer ticks: much faster to draw
     ax.axvline(n, color="0.5", linestyle=":", linewidth=1)
     ax.text(n, ax.get_ylim()[1], f" N = {n}", va="top", ha="right", fontsize=9, color="0.35", rotation=90)
     ax.set_xlabel("batch size B")
@@ -330,7 +256,7 @@ def draw_excess_loss(ax: Axes, x: np.ndarray, losses: np.ndarray, min_loss: floa
 
 def plot_sgd_runs(runs: Sequence[SGDRun], min_loss: float, labels: Sequence[str] | None = None) -> Figure:
     """Two panels of the same runs: excess training loss per epoch (left) and per step (right, log scale)."""
-    labels = _check_runs(runs, labels)
+    labels = labels or [r.label for r in runs]
     fig, (ax_epochs, ax_steps) = plt.subplots(1, 2, figsize=(11.0, 4.2), layout="constrained", sharey=True)
     for r, label in zip(runs, labels):
         line = draw_excess_loss(ax_epochs, r.epochs, r.losses, min_loss, label=label, linewidth=0.8)
@@ -340,8 +266,7 @@ def plot_sgd_runs(runs: Sequence[SGDRun], min_loss: float, labels: Sequence[str]
     ax_epochs.set_xlabel("epochs (examples seen / N)")
     ax_epochs.set_ylabel("training loss − minimum")
     ax_epochs.set_title("per epoch: the same number of example gradients", fontsize=10)
-    ax_steps.set_xscale("log")
-    ax_steps.xaxis.set_minor_locator(NullLocator())  # fewer ticks: much faster to draw
+    log_axis(ax_steps, "x")  # fewer ticks: much faster to draw
     ax_steps.set_xlabel("steps (minibatch gradients evaluated), log scale")
     ax_steps.set_title("per step: the same number of updates", fontsize=10)
     ax_epochs.legend(loc="upper right", fontsize=9)
@@ -354,7 +279,7 @@ def plot_loss_per_epoch(runs: Sequence[SGDRun], min_loss: float, labels: Sequenc
 
     (The start is left out: a run that starts at the minimum starts at 0, which a log scale cannot show.)
     """
-    labels = _check_runs(runs, labels)
+    labels = labels or [r.label for r in runs]
     fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
     for r, label in zip(runs, labels):
         draw_excess_loss(ax, r.epochs[1:], r.losses[1:], min_loss, label=label, linewidth=0.8)
@@ -383,22 +308,14 @@ class BatchSizeLab:
     def __init__(self, X: np.ndarray, y: np.ndarray, theta: np.ndarray, min_loss: float, coords: tuple[int, int],
                  names: Sequence[str], batch_size: int = 8, lr: float = 0.01, epochs: int = 20, draws: int = 300,
                  seed: int = 0) -> None:
-        self.X, self.y = check_regression_data(X, y)
+        self.X, self.y, self.theta = X, y, theta
         n = len(self.y)
-        self.theta = _check_theta(theta, self.X)
-        _check_coords(coords, self.X.shape[1], names)
         self.coords, self.names = coords, list(names)
-        self.min_loss = float(min_loss)
-        self.epochs = check_positive_int(epochs, "epochs")
-        self.draws = check_positive_int(draws, "draws")
-        self.seed = seed
+        self.min_loss, self.epochs, self.draws, self.seed = float(min_loss), epochs, draws, seed
         options = sorted({*(2**k for k in range(int(math.log2(n)) + 1)), n})
-        batch_size = _check_batch_size(batch_size, n)
-        if batch_size not in options:
-            raise ValueError(f"batch_size must be one of {options} (the slider's stops), got {batch_size}")
         self.batch_size = widgets.SelectionSlider(options=options, value=batch_size, description="batch size B",
                                                   style={"description_width": "initial"})
-        self.lr = log_slider("learning rate η", check_learning_rate(lr), 1e-3, 1.0)
+        self.lr = log_slider("learning rate η", lr, 1e-3, 1.0)
         self.full_gradient = mse_gradient(self.theta, self.X, self.y)
         self._clouds: dict[int, np.ndarray] = {}
         self._full_batch: dict[float, SGDRun] = {}
@@ -473,12 +390,8 @@ class AveragingLab:
     """
 
     def __init__(self, values: object, truth: object, beta: float = 0.9, title: str = "") -> None:
-        self.values = as_float_array(values, "values")
-        self.truth = as_float_array(truth, "truth")
-        if self.values.ndim != 1 or self.truth.shape != self.values.shape or len(self.values) < 2:
-            raise ValueError(f"values and truth must be 1-D arrays of the same length (at least 2), got shapes "
-                             f"{self.values.shape} and {self.truth.shape}")
-        self.beta = widgets.FloatSlider(value=check_beta(beta, "beta"), min=0.0, max=0.99, step=0.01,
+        self.values, self.truth = np.asarray(values, dtype=float), np.asarray(truth, dtype=float)
+        self.beta = widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01,
                                         description="β", readout_format=".2f")
         steps = np.arange(1, len(self.values) + 1)
         figure = Figure(figsize=(11.0, 3.8), dpi=72, layout="constrained")
@@ -507,13 +420,13 @@ class AveragingLab:
         half the steps, if that comes first): there the noise is still building up.
         """
         skip = min(steps_to_follow(beta, 0.95), len(self.values) // 2)
-        noise = exponential_average(self.values - self.truth, beta)[skip:]
+        noise = ewma(self.values - self.truth, beta)[skip:]
         return float(np.sqrt(np.mean(noise**2)))
 
     def update(self) -> None:
         """Read β; redraw the average and its numbers."""
         beta = self.beta.value
-        self.line.set_data(np.arange(1, len(self.values) + 1), exponential_average(self.values, beta))
+        self.line.set_data(np.arange(1, len(self.values) + 1), ewma(self.values, beta))
         raw = float(np.sqrt(np.mean((self.values - self.truth) ** 2)))
         self.text.set_text(
             f"β = {beta:.2f}: averages about 1/(1 − β) = {1 / (1 - beta):.0f} gradients;  "
@@ -525,30 +438,3 @@ class AveragingLab:
         """The current picture as a static image to ``display``."""
         return self.live.snapshot()
 
-
-# --- small helpers -------------------------------------------------------------------------------
-
-
-def _check_coords(coords: object, d: int, names: Sequence[str]) -> None:
-    if (not isinstance(coords, tuple) or len(coords) != 2
-            or not all(isinstance(c, (int, np.integer)) and 0 <= c < d for c in coords) or coords[0] == coords[1]):
-        raise ValueError(f"coords must be a pair of two different column indices in 0 … {d - 1}, got {coords!r}")
-    if len(names) != d:
-        raise ValueError(f"names must give one name per column ({d}), got {len(names)}")
-
-
-def _check_runs(runs: object, labels: Sequence[str] | None) -> list[str]:
-    if isinstance(runs, SGDRun) or not runs or not all(isinstance(r, SGDRun) for r in runs):
-        raise ValueError("runs must be a non-empty list of SGDRun objects, as returned by run_sgd")
-    if labels is None:
-        return [r.label for r in runs]
-    if len(labels) != len(runs):
-        raise ValueError(f"labels must give one label per run ({len(runs)}), got {len(labels)}")
-    return list(labels)
-
-
-def _one_per_batch_size(values: object, batch_sizes: np.ndarray, label: str) -> np.ndarray:
-    values = as_float_array(values, label)
-    if values.shape != batch_sizes.shape:
-        raise ValueError(f"{label!r} must have one value per batch size ({len(batch_sizes)}), got shape {values.shape}")
-    return values

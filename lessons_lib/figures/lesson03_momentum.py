@@ -28,13 +28,12 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from lessons_lib.checks import as_float_array, check_beta, check_learning_rate, check_number, check_positive_int
-from lessons_lib.optim import SGD
-from lessons_lib.figures.plotting import draw_contours
-from lessons_lib.figures.race import LiveRace
-from lessons_lib.runner import Trajectory, run
-from lessons_lib.surfaces import Surface, check_points, get_surface
 from lessons_lib.figures.live import LiveFigure, log_slider
+from lessons_lib.figures.plotting import COLORS, draw_contours
+from lessons_lib.figures.race import LiveRace, steps_verdict
+from lessons_lib.optim import SGD
+from lessons_lib.runner import Trajectory, run
+from lessons_lib.surfaces import Surface, get_surface
 
 #: The four behaviours of momentum on a quadratic, in the order of ``classify_regimes``' codes 0-3.
 REGIMES = ("monotone", "ripples", "flips sign", "diverges")
@@ -51,11 +50,7 @@ RACE_LABELS = ("gradient descent", "momentum", "Nesterov")
 
 def first_step_below(losses: object, target: float) -> int | None:
     """The first step t with ``losses[t] < target``, or None if the loss never gets there."""
-    losses = np.asarray(losses, dtype=np.float64)
-    if losses.ndim != 1:
-        raise ValueError(f"losses must be a 1-D array of losses per step, got shape {losses.shape}")
-    target = check_number("target", target)
-    below = np.flatnonzero(losses < target)
+    below = np.flatnonzero(np.asarray(losses) < target)
     return int(below[0]) if below.size else None
 
 
@@ -79,23 +74,8 @@ def steps_to_reach(
     L(θ_t) − L_min < ``target``, or ``inf`` where that does not happen within
     ``max_steps`` steps (too slow, or diverging).
     """
-    if not isinstance(surface, Surface) or surface.hessian is None:
-        raise ValueError(
-            f"surface must be a quadratic Surface with a Hessian (e.g. get_surface('valley')), got {surface!r}"
-        )
-    lr = as_float_array(lr, "lr")
-    beta = as_float_array(beta, "beta")
-    if (lr < 0).any():
-        raise ValueError("lr must be >= 0 everywhere")
-    if ((beta < 0) | (beta >= 1)).any():
-        raise ValueError("beta must be in [0, 1) everywhere")
-    target = check_number("target", target)
-    max_steps = check_positive_int(max_steps, "max_steps")
-    start = check_points(surface.start if start is None else start, "start")
-    if start.shape != (2,):
-        raise ValueError(f"start must be one point (x, y), got shape {start.shape}")
-
-    lr, beta = np.broadcast_arrays(lr, beta)
+    start = np.asarray(surface.start if start is None else start, dtype=float)
+    lr, beta = np.broadcast_arrays(np.asarray(lr, dtype=float), np.asarray(beta, dtype=float))
     hessian = np.asarray(surface.hessian)
     lr, beta = lr[..., None], beta[..., None]  # one column per coordinate
     theta = np.broadcast_to(start, lr.shape[:-1] + (2,)).copy()
@@ -125,17 +105,8 @@ def weight_window_figure(
 
     ``cumulative_betas`` (default: ``betas``) are the β drawn on the right.
     """
-    betas = [check_beta(beta, "betas") for beta in betas]
-    if not betas:
-        raise ValueError("betas must name at least one β")
-    k_max = check_positive_int(k_max, "k_max")
-    if cumulative_betas is None:
-        cumulative_betas = betas
-    cumulative_betas = [check_beta(beta, "cumulative_betas") for beta in cumulative_betas]
-
-    # one colour per β, the same in both panels
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    colors = {beta: cycle[index % len(cycle)] for index, beta in enumerate(sorted(set(betas) | set(cumulative_betas)))}
+    cumulative_betas = betas if cumulative_betas is None else cumulative_betas
+    colors = dict(zip(sorted(set(betas) | set(cumulative_betas)), COLORS))  # one colour per β, in both panels
 
     fig, (ax_weights, ax_total) = plt.subplots(1, 2, figsize=(11.0, 3.8), layout="constrained")
     k = np.arange(k_max + 1)
@@ -177,9 +148,7 @@ def iteration_matrix(lr_times_curvature: object, beta: object) -> np.ndarray:
 
     A = [[1 + β − ηλ, −β], [1, 0]]; inputs broadcast, the result has shape (..., 2, 2).
     """
-    a = as_float_array(lr_times_curvature, "lr_times_curvature")
-    beta = as_float_array(beta, "beta")
-    a, beta = np.broadcast_arrays(a, beta)
+    a, beta = np.broadcast_arrays(np.asarray(lr_times_curvature, dtype=float), np.asarray(beta, dtype=float))
     matrix = np.empty(a.shape + (2, 2))
     matrix[..., 0, 0] = 1 + beta - a
     matrix[..., 0, 1] = -beta
@@ -210,13 +179,7 @@ def draw_regime_map(ax: Axes, lr_times_curvature: object, beta: object, regimes:
     ``lr_times_curvature`` and ``beta`` are the 1-D axes of the grid; ``regimes``
     has shape (len(beta), len(lr_times_curvature)).
     """
-    x = as_float_array(lr_times_curvature, "lr_times_curvature")
-    y = as_float_array(beta, "beta")
-    regimes = np.asarray(regimes)
-    if x.ndim != 1 or y.ndim != 1 or regimes.shape != (len(y), len(x)):
-        raise ValueError(
-            f"regimes must have shape (len(beta), len(lr_times_curvature)) = {(len(y), len(x))}, got {regimes.shape}"
-        )
+    x, y = lr_times_curvature, beta
     colormap = ListedColormap(REGIME_COLORS)
     ax.pcolormesh(x, y, regimes, cmap=colormap, norm=BoundaryNorm(np.arange(-0.5, 4), 4), shading="nearest")
     ax.set_xlim(x[0], x[-1])
@@ -250,17 +213,11 @@ class RegimeExplorer:
         steps: int = 40,
         marks: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
-        x = as_float_array(lr_times_curvature, "lr_times_curvature")
-        y = as_float_array(beta, "beta")
-        self.steps = check_positive_int(steps, "steps")
-        value = tuple(as_float_array(value, "value").ravel())
-        if len(value) != 2 or not (x[0] <= value[0] <= x[-1] and max(y[0], 0.0) <= value[1] <= min(y[-1], 0.99)):
-            raise ValueError(f"value must be a point (ηλ, β) inside the map, with β <= 0.99; got {value}")
+        x, y, self.steps = lr_times_curvature, beta, steps
         figure = Figure(figsize=(11.0, 3.8), dpi=72, layout="constrained")
         self.ax_map, self.ax_path = figure.subplots(1, 2)
         draw_regime_map(self.ax_map, x, y, regimes)
         for label, point in (marks or {}).items():
-            point = as_float_array(point, f"marks[{label!r}]")
             self.ax_map.plot(*point, marker="*", color="black", markersize=12, linestyle="none")
             self.ax_map.annotate(label, point, textcoords="offset points", xytext=(7, -13), fontsize=9)
         (self.marker,) = self.ax_map.plot([], [], marker="o", color="black", markersize=8, linestyle="none")
@@ -309,12 +266,7 @@ def lookahead_figure(surface: Surface, theta: object, velocity: object, lr: floa
     by −η∇L(θ), the gradient where it *was*; Nesterov by −η∇L(θ + βv), the
     gradient where it is *going* (the classical form v ← βv − ηg, θ ← θ + v).
     """
-    if not isinstance(surface, Surface):
-        raise ValueError(f"surface must be a Surface (e.g. get_surface('valley')), got {surface!r}")
-    theta = check_points(theta, "theta")
-    velocity = check_points(velocity, "velocity")
-    lr = check_learning_rate(lr)
-    beta = check_beta(beta, "beta")
+    theta, velocity = np.asarray(theta, dtype=float), np.asarray(velocity, dtype=float)
     ahead = theta + beta * velocity
     heavy = ahead - lr * surface.grad(theta)
     nesterov = ahead - lr * surface.grad(ahead)
@@ -356,14 +308,7 @@ class MomentumRace:
     def __init__(self, surface: str = "valley", lr: float = 0.1, beta: float = 0.9, steps: int = 150,
                  target: float = 1e-6) -> None:
         self.surface = get_surface(surface)
-        self.steps = check_positive_int(steps, "steps")
-        self.target = check_number("target", target)
-        lr = check_learning_rate(lr)
-        beta = check_beta(beta, "beta")
-        if not 0.001 <= lr <= 1.0:
-            raise ValueError(f"lr must be between 0.001 and 1 (the slider's range), got {lr}")
-        if beta > 0.99:
-            raise ValueError(f"beta must be at most 0.99 (the slider's range), got {beta}")
+        self.steps, self.target = steps, target
         self.lr_slider = log_slider("learning rate η", lr, 0.001, 1.0)
         self.beta_slider = widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01, description="momentum β",
                                                readout_format=".2f", style={"description_width": "initial"})
@@ -399,13 +344,7 @@ class MomentumRace:
         verdicts = []
         for trajectory in trajectories:
             reached = first_step_below(trajectory.losses - self.surface.min_loss, self.target)
-            if trajectory.diverged:
-                verdict = "diverges"
-            elif reached is None:
-                verdict = f"> {self.steps}"
-            else:
-                verdict = str(reached)
-            verdicts.append(f"{trajectory.rule_name} {verdict}")
+            verdicts.append(f"{trajectory.rule_name} {steps_verdict(trajectory, reached, f'> {self.steps}')}")
         self.counts.set_text(f"steps to loss < {self.target:g}\n" + " · ".join(verdicts))
 
     def snapshot(self) -> StaticImage:

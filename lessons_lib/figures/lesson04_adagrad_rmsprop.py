@@ -2,8 +2,8 @@
 
 The lesson writes the update rules itself; this module keeps the plumbing:
 
-* ``replay``: feed a scripted sequence of gradients to AdaGrad or RMSprop and keep
-  the steps it takes, its accumulator (s or v) and its effective step size η/(√s + ε);
+* ``replay``: feed a scripted sequence of gradients to AdaGrad or RMSprop (with ``lessons_lib.runner.replay``)
+  and keep the steps it takes, its accumulator (s or v) and its effective step size η/(√s + ε);
 * ``step_size_figure``: those accumulators and step sizes over time, on log-log axes;
 * ``steady_step_factor`` and ``epsilon_figure``: how long a step is, in units of η,
   when ε sits outside the square root (PyTorch) or inside it (Keras, optax);
@@ -24,22 +24,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image as StaticImage
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
 
-from lessons_lib.checks import (
-    as_float_array,
-    check_beta,
-    check_flag,
-    check_learning_rate,
-    check_number,
-    check_positive,
-    check_positive_int,
-)
-from lessons_lib.optim import SGD, AdaGrad, AdaGradState, RMSprop, RMSpropState
-from lessons_lib.figures.race import COLORS, LiveRace
-from lessons_lib.runner import Trajectory, run
-from lessons_lib.surfaces import check_points, get_surface
 from lessons_lib.figures.live import log_slider
+from lessons_lib.figures.plotting import COLORS, major_ticks_only
+from lessons_lib.figures.race import LiveRace, steps_verdict
+from lessons_lib.optim import SGD, AdaGrad, AdaGradState, RMSprop, RMSpropState
+from lessons_lib.runner import Trajectory, replay as replay_gradients, run
+from lessons_lib.surfaces import get_surface
 
 #: The surfaces of the race: the same valley, along the axes and turned by 45°.
 RACE_SURFACES = ("valley", "rotated_valley")
@@ -67,53 +58,23 @@ class Replay:
 def accumulator(state: object) -> np.ndarray:
     """The running average or sum of g² that a state keeps: AdaGrad's s, RMSprop's v."""
     if isinstance(state, AdaGradState):
-        return state.sum_of_squares
+        return state.s
     if isinstance(state, RMSpropState):
-        return state.square_avg
+        return state.v
     raise ValueError(f"state must be an AdaGradState or an RMSpropState, got {type(state).__name__}")
 
 
-def _check_adaptive_rule(rule: object) -> AdaGrad | RMSprop:
-    """``rule`` if it is AdaGrad or plain RMSprop (whose step is η g / (√v + ε)); else a ValueError."""
-    if isinstance(rule, RMSprop):
-        if rule.centered or rule.momentum > 0 or rule.weight_decay > 0:
-            raise ValueError("rule must be plain RMSprop here: centered=False, momentum=0, weight_decay=0")
-        return rule
-    if isinstance(rule, AdaGrad):
-        if rule.weight_decay > 0:
-            raise ValueError("rule must be AdaGrad without weight_decay here")
-        return rule
-    raise ValueError(f"rule must be AdaGrad(...) or RMSprop(...) from lessons_lib.optim, got {rule!r}")
-
-
 def replay(rule: AdaGrad | RMSprop, grads: object, label: str | None = None) -> Replay:
-    """Apply ``rule`` to the gradients ``grads`` (shape (T,) or (T, n)), one per step, from θ = 0.
+    """Apply plain AdaGrad or RMSprop (no momentum, no weight decay: the step is η g / (√s + ε)) to the
+    gradients ``grads`` (shape (T,) or (T, n)), one per step, from θ = 0.
 
     The gradients are given, not computed: this isolates what the rule does with
     them. ``label`` names the replay in figures (default: the rule's name).
     """
-    rule = _check_adaptive_rule(rule)
-    grads = as_float_array(grads, "grads")
-    if grads.ndim == 1:
-        grads = grads[:, None]
-    if grads.ndim != 2 or len(grads) == 0:
-        raise ValueError(f"grads must have shape (T,) or (T, n) with T >= 1, got {grads.shape}")
-
-    theta = np.zeros(grads.shape[1])
-    state = rule.init(theta)
-    steps, accumulators = [], []
-    for g in grads:  # grads are checked finite above; update() is the rule without its checks
-        new_theta, state = rule.update(theta, g, state)
-        steps.append(new_theta - theta)
-        accumulators.append(accumulator(state))
-        theta = new_theta
-    accumulators = np.array(accumulators)
-    return Replay(
-        label=label or rule.name,
-        steps=np.array(steps),
-        accumulators=accumulators,
-        step_sizes=rule.lr / (np.sqrt(accumulators) + rule.eps),
-    )
+    path = replay_gradients(rule, grads, record_state=True)
+    accumulators = np.array([accumulator(state) for state in path.states])
+    return Replay(label=label or rule.name, steps=path.steps, accumulators=accumulators,
+                  step_sizes=rule.lr / (np.sqrt(accumulators) + rule.eps))
 
 
 def step_size_figure(
@@ -129,15 +90,7 @@ def step_size_figure(
     step), drawn dashed. With ``accumulators=False`` only the step sizes are
     drawn, in one panel. Replays of one parameter each (n = 1).
     """
-    replays = list(replays)
-    if not replays or not all(isinstance(r, Replay) for r in replays):
-        raise ValueError("replays must be a non-empty list of Replay objects, as returned by replay()")
-    for r in replays:
-        if r.steps.shape[1] != 1:
-            raise ValueError(f"{r.label}: only replays of one parameter can be drawn, got {r.steps.shape[1]}")
     references = dict(references or {})
-    accumulators = check_flag(accumulators, "accumulators")
-
     if accumulators:
         fig, (ax_acc, ax_step) = plt.subplots(1, 2, figsize=(11.0, 3.8), layout="constrained")
     else:
@@ -148,7 +101,6 @@ def step_size_figure(
             ax_acc.loglog(t, np.sqrt(r.accumulators[:, 0]), color=color, label=r.label)
         ax_step.loglog(t, r.step_sizes[:, 0], color=color, label=r.label)
     for (label, values), style in zip(references.items(), ("--", ":", "-.")):
-        values = as_float_array(values, f"references[{label!r}]").reshape(-1)
         ax_step.loglog(np.arange(1, len(values) + 1), values, color="black", linestyle=style, linewidth=1,
                        label=label)
     ax_step.set_xlabel("step t")
@@ -163,7 +115,7 @@ def step_size_figure(
         ax_acc.legend(fontsize=9, loc="upper left")
         axes.append(ax_acc)
     for ax in axes:
-        _major_ticks_only(ax)
+        major_ticks_only(ax)
         ax.grid(True, which="major", alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=11)
@@ -178,9 +130,7 @@ def steady_step_factor(g: object, eps: float, inside: bool) -> np.ndarray:
 
     ε outside the root (PyTorch): |g| / (|g| + ε). ε inside (Keras, optax): |g| / √(g² + ε).
     """
-    g = np.abs(as_float_array(g, "g"))
-    eps = check_positive(eps, "eps")
-    inside = check_flag(inside, "inside")
+    g = np.abs(np.asarray(g, dtype=float))
     return g / np.sqrt(g**2 + eps) if inside else g / (g + eps)
 
 
@@ -191,17 +141,11 @@ def epsilon_figure(forms: Sequence[tuple[str, float, bool]], g_range: tuple[floa
     Where the curve is at 1 the step is η whatever the gradient; where it falls,
     ε has taken over. ``mark`` draws a vertical line at one gradient size.
     """
-    if not forms:
-        raise ValueError("forms must name at least one (label, eps, inside)")
-    low, high = (check_number("g_range", value) for value in g_range)
-    if not 0 < low < high:
-        raise ValueError(f"g_range must be (low, high) with 0 < low < high, got {g_range}")
-    g = np.geomspace(low, high, 400)
+    g = np.geomspace(*g_range, 400)
     fig, ax = plt.subplots(figsize=(8.0, 3.6), layout="constrained")
     for (label, eps, inside), color, style in zip(forms, COLORS, ("-", "--", "-.", ":")):
         ax.semilogx(g, steady_step_factor(g, eps, inside), color=color, linestyle=style, linewidth=2, label=label)
     if mark is not None:
-        mark = check_number("mark", mark)
         ax.axvline(mark, color="grey", linewidth=1, linestyle=":")
         ax.annotate(f"|g| = {mark:g}", (mark, 0.5), textcoords="offset points", xytext=(4, 0), fontsize=9,
                     color="dimgrey")
@@ -210,15 +154,9 @@ def epsilon_figure(forms: Sequence[tuple[str, float, bool]], g_range: tuple[floa
     ax.set_ylabel("step / η")
     ax.set_title("how long a step is once v has settled at g²", fontsize=10)
     ax.legend(fontsize=9, loc="upper left")
-    _major_ticks_only(ax)
+    major_ticks_only(ax)
     ax.grid(True, which="major", alpha=0.3)
     return fig
-
-
-def _major_ticks_only(ax) -> None:
-    """No minor ticks on log axes: they add nothing at a glance and take half the drawing time."""
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_minor_locator(NullLocator())
 
 
 # --- the valley and the rotated valley ---------------------------------------------------------
@@ -231,7 +169,7 @@ def valley_coordinates(p: object) -> np.ndarray:
     it, and L_valley(u, v) = L_rotated(x, y). The map is its own inverse, so it
     also takes a valley point to its rotated twin.
     """
-    p = check_points(p, "p")
+    p = np.asarray(p, dtype=float)
     x, y = p[..., 0], p[..., 1]
     return np.stack([(x + y) / np.sqrt(2), (x - y) / np.sqrt(2)], axis=-1)
 
@@ -249,10 +187,7 @@ def steps_to_stay_below(losses: object, target: float) -> int | None:
     Stricter than the first time the loss dips below the target: a run that
     dips and bounces back up has not arrived.
     """
-    losses = as_float_array(losses, "losses")
-    if losses.ndim != 1 or losses.size == 0:
-        raise ValueError(f"losses must be a non-empty 1-D array of losses per step, got shape {losses.shape}")
-    target = check_number("target", target)
+    losses = np.asarray(losses)
     above = np.flatnonzero(losses >= target)
     if above.size == 0:
         return 0
@@ -277,18 +212,7 @@ class AdaptiveRace:
 
     def __init__(self, surface: str = "valley", lr: float = 0.1, beta: float = 0.99, gd_lr: float = 0.45,
                  steps: int = 200, target: float = 1e-6) -> None:
-        if surface not in RACE_SURFACES:
-            raise ValueError(f"surface must be one of {', '.join(RACE_SURFACES)}; got {surface!r}")
-        lr = check_learning_rate(lr)
-        if not self.LR_RANGE[0] <= lr <= self.LR_RANGE[1]:
-            low, high = self.LR_RANGE
-            raise ValueError(f"lr must be between {low:g} and {high:g} (the slider's range), got {lr}")
-        beta = check_beta(beta, "beta")
-        if beta > self.BETA_MAX:
-            raise ValueError(f"beta must be at most {self.BETA_MAX} (the slider's range), got {beta}")
-        self.gd_lr = check_learning_rate(gd_lr, "gd_lr")
-        self.steps = check_positive_int(steps, "steps")
-        self.target = check_number("target", target)
+        self.gd_lr, self.steps, self.target = gd_lr, steps, target
 
         self.surface_menu = widgets.Dropdown(options=list(RACE_SURFACES), value=surface, description="surface")
         self.lr_slider = log_slider("η (AdaGrad, RMSprop)", lr, *self.LR_RANGE)
@@ -340,13 +264,7 @@ class AdaptiveRace:
         lines = [f"steps until the loss stays < {self.target:g}:"]
         for label, trajectory in zip(["gradient descent", "AdaGrad", "RMSprop"], trajectories):
             reached = steps_to_stay_below(trajectory.losses - surface.min_loss, self.target)
-            if trajectory.diverged:
-                verdict = "diverges"
-            elif reached is None:
-                verdict = f"not within {self.steps}"
-            else:
-                verdict = str(reached)
-            lines.append(f"{label}: {verdict}")
+            lines.append(f"{label}: {steps_verdict(trajectory, reached, f'not within {self.steps}')}")
         self.counts.set_text("\n".join(lines))
 
     def snapshot(self) -> StaticImage:

@@ -3,7 +3,8 @@
 The lesson writes Adam itself; this module keeps the plumbing:
 
 * ``replay``: feed a scripted sequence of gradients to a rule (a ``lessons_lib.optim``
-  rule, or a step function written in the notebook) and keep the step it takes each time;
+  rule, or a step function written in the notebook) with ``lessons_lib.runner.replay``,
+  and keep the step it takes each time;
 * ``step_length_figure``: step lengths in units of η against the step number t;
 * ``step_bound_figure``: the size of the gradient and the size of Adam's step, per
   coordinate, along a run on a surface;
@@ -25,34 +26,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image as StaticImage
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
 
-from lessons_lib.checks import (
-    as_float_array,
-    check_beta,
-    check_learning_rate,
-    check_non_negative,
-    check_number,
-    check_positive,
-    check_positive_int,
-)
-from lessons_lib.optim import SGD, Adam, RMSprop
-from lessons_lib.figures.race import COLORS, LiveRace
-from lessons_lib.runner import Trajectory, run
-from lessons_lib.surfaces import SURFACES, get_surface
 from lessons_lib.figures.live import LiveFigure, guarded, log_slider
+from lessons_lib.figures.plotting import COLORS, major_ticks_only
+from lessons_lib.figures.race import LiveRace
+from lessons_lib.optim import SGD, Adam, RMSprop
+from lessons_lib.runner import Trajectory, replay as replay_gradients, run
+from lessons_lib.surfaces import SURFACES, get_surface
 
 # --- replaying a gradient sequence ---------------------------------------------------------------
-
-
-def _gradient_sequence(grads: object) -> np.ndarray:
-    """``grads`` as a finite float array of shape (T, n), T >= 1 (a 1-D sequence is one parameter)."""
-    grads = as_float_array(grads, "grads")
-    if grads.ndim == 1:
-        grads = grads[:, None]
-    if grads.ndim != 2 or len(grads) == 0 or grads.shape[1] == 0:
-        raise ValueError(f"grads must have shape (T,) or (T, n) with T >= 1 and n >= 1, got {grads.shape}")
-    return grads
 
 
 def replay(step: object, grads: object, state: object = None, **hyper: float) -> np.ndarray:
@@ -62,45 +44,26 @@ def replay(step: object, grads: object, state: object = None, **hyper: float) ->
     state; no ``state`` or ``hyper`` then), or a step function written in a
     notebook, ``step(theta, g, state, **hyper) -> (theta, state)``, with its
     starting ``state``. ``grads`` has shape (T,) for one parameter or (T, n);
-    the result has shape (T, n). The gradients are given, not computed: this
-    isolates what the rule does with them.
+    the result has shape (T, n). This is ``lessons_lib.runner.replay(...).steps``.
     """
-    grads = _gradient_sequence(grads)
-    theta = np.zeros(grads.shape[1])
-    if isinstance(step, type):
-        raise ValueError(f"step must be a rule object such as {step.__name__}(), not the class {step.__name__}")
-    if callable(getattr(step, "init", None)) and callable(getattr(step, "update", None)):
-        if state is not None or hyper:
-            raise ValueError("a lessons_lib rule makes its own state and keeps its own hyperparameters: "
-                             "pass neither state nor keyword arguments")
-        state = step.init(theta)
-        advance = step.update  # the gradients are checked above; update() is the rule without its checks
-    elif callable(step):
-        if state is None:
-            raise ValueError("state must be given for a step function: the state before the first step, "
-                             "e.g. (0, np.zeros(n), np.zeros(n))")
+    rule = step if state is None else StepFunction(step, state, hyper)
+    return replay_gradients(rule, grads).steps
 
-        def advance(theta: np.ndarray, g: np.ndarray, state: object) -> tuple[np.ndarray, object]:
-            return step(theta, g, state, **hyper)
 
-    else:
-        raise ValueError(f"step must be a lessons_lib rule or a step function, got {step!r}")
+class StepFunction:
+    """A step function written in a notebook, with its starting state and hyperparameters, as a rule."""
 
-    steps = np.empty_like(grads)
-    for t, g in enumerate(grads):
-        new_theta, state = advance(theta, g, state)
-        steps[t] = new_theta - theta
-        theta = new_theta
-    return steps
+    def __init__(self, step: object, state: object, hyper: dict) -> None:
+        self.function, self.state, self.hyper = step, state, hyper
+
+    def init(self, theta: np.ndarray) -> object:
+        return self.state
+
+    def step(self, theta: np.ndarray, g: np.ndarray, state: object) -> tuple[np.ndarray, object]:
+        return self.function(theta, g, state, **self.hyper)
 
 
 # --- figures -------------------------------------------------------------------------------------
-
-
-def _major_ticks_only(ax) -> None:
-    """No minor ticks on log axes: they add nothing at a glance and take time to draw."""
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def step_length_figure(curves: Mapping[str, object], title: str = "", ylabel: str = "|Δθ| / η",
@@ -112,17 +75,14 @@ def step_length_figure(curves: Mapping[str, object], title: str = "", ylabel: st
     that height (1: a step of exactly η); None draws none. ``legend_loc`` is a
     matplotlib legend location (a fixed one: "best" would scan every point, slowly).
     """
-    curves = dict(curves)
-    if not curves:
-        raise ValueError("curves must name at least one curve: {label: step lengths}")
     fig, ax = plt.subplots(figsize=(8.0, 3.4), layout="constrained")
     for index, (label, values) in enumerate(curves.items()):
-        values = as_float_array(values, f"curves[{label!r}]").reshape(-1)
+        values = np.ravel(values)
         style = "-" if index < 4 else "--"
         ax.plot(np.arange(1, len(values) + 1), values, color=COLORS[index % len(COLORS)], linestyle=style,
                 linewidth=1.8, label=label)
     if reference is not None:
-        ax.axhline(check_number("reference", reference), color="grey", linewidth=0.8, linestyle=":")
+        ax.axhline(reference, color="grey", linewidth=0.8, linestyle=":")
     ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
@@ -131,7 +91,7 @@ def step_length_figure(curves: Mapping[str, object], title: str = "", ylabel: st
     if title:
         ax.set_title(title, fontsize=10)
     ax.legend(fontsize=9, loc=legend_loc)
-    _major_ticks_only(ax)
+    major_ticks_only(ax)
     ax.grid(True, which="major", alpha=0.3)
     return fig
 
@@ -142,17 +102,12 @@ def step_bound_figure(trajectory: Trajectory, lr: float) -> Figure:
     ``trajectory`` is a run of one 2-D point (``runner.run`` on a surface) and
     ``lr`` the η it was run with.
     """
-    if not isinstance(trajectory, Trajectory) or trajectory.positions.shape[1:] != (2,):
-        raise ValueError("trajectory must be a run of one 2-D point, as returned by runner.run on a surface")
-    lr = check_positive(lr, "lr")
-    if trajectory.steps_run == 0:
-        raise ValueError("trajectory has no steps to draw")
     t = np.arange(1, trajectory.steps_run + 1)
-    steps = np.abs(np.diff(trajectory.positions, axis=0)) / lr
+    steps = np.abs(trajectory.steps) / lr
     grads = np.maximum(np.abs(trajectory.grads), 1e-300)  # log axis: an exact 0 cannot be drawn
 
     fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(11.0, 3.4), layout="constrained")
-    for k, (name, color) in enumerate((("x", "tab:blue"), ("y", "tab:orange"))):
+    for k, (name, color) in enumerate(zip("xy", COLORS)):
         ax_g.semilogy(t, grads[:, k], color=color, linewidth=1.2, label=f"|g_{name}|")
         ax_s.plot(t, steps[:, k], color=color, linewidth=1.2, label=f"|Δ{name}| / η")
     ax_s.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
@@ -162,19 +117,12 @@ def step_bound_figure(trajectory: Trajectory, lr: float) -> Figure:
         ax.set_xlabel("step t")
         ax.legend(fontsize=9, loc="upper right")
         ax.grid(True, which="major", alpha=0.3)
-    _major_ticks_only(ax_g)
+    major_ticks_only(ax_g)
     ax_s.set_ylim(0, max(1.25, 1.05 * steps.max()))
     return fig
 
 
 # --- cautious and bold: signal to noise -----------------------------------------------------------
-
-
-def _check_seed(seed: object) -> int:
-    """A seed for ``np.random.default_rng``: a whole number >= 0."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    return int(seed)
 
 
 def noisy_and_steady_gradients(steps: int, noise: float, steady: float, mean: float = 1.0,
@@ -185,11 +133,7 @@ def noisy_and_steady_gradients(steps: int, noise: float, steady: float, mean: fl
     ``np.random.default_rng(seed)`` (the same ξ for every ``noise``, so changing
     the noise rescales one sequence). Column 1, parameter b: ``steady`` at every step.
     """
-    steps = check_positive_int(steps, "steps")
-    noise = check_non_negative(noise, "noise")
-    steady = check_number("steady", steady)
-    mean = check_number("mean", mean)
-    xi = np.random.default_rng(_check_seed(seed)).standard_normal(steps)
+    xi = np.random.default_rng(seed).standard_normal(steps)
     return np.column_stack([mean + noise * xi, np.full(steps, steady)])
 
 
@@ -198,11 +142,8 @@ def mean_over_rms(grads: object) -> np.ndarray:
 
     Between −1 and 1: ±1 for a steady gradient, near 0 when the noise swamps the mean.
     """
-    grads = _gradient_sequence(grads)
-    rms = np.sqrt(np.mean(grads**2, axis=0))
-    if (rms == 0).any():
-        raise ValueError("grads has a column that is zero at every step; its mean over rms is undefined")
-    return grads.mean(axis=0) / rms
+    grads = np.asarray(grads, dtype=float)
+    return grads.mean(axis=0) / np.sqrt(np.mean(grads**2, axis=0))
 
 
 class SignalToNoise:
@@ -219,15 +160,8 @@ class SignalToNoise:
     STEADY_RANGE = (1e-4, 1.0)
 
     def __init__(self, noise: float = 5.0, steady: float = 0.01, steps: int = 500, seed: int = 0) -> None:
-        noise = check_non_negative(noise, "noise")
-        if noise > self.NOISE_MAX:
-            raise ValueError(f"noise must be at most {self.NOISE_MAX:g} (the slider's range), got {noise}")
-        steady = check_number("steady", steady)
         low, high = self.STEADY_RANGE
-        if not low <= steady <= high:
-            raise ValueError(f"steady must be between {low:g} and {high:g} (the slider's range), got {steady}")
-        self.steps = check_positive_int(steps, "steps")
-        self.seed = _check_seed(seed)
+        self.steps, self.seed = steps, seed
         self.noise_slider = widgets.FloatSlider(value=noise, min=0.0, max=self.NOISE_MAX, step=0.1,
                                                 description="noise σ of a", readout_format=".1f",
                                                 style={"description_width": "initial"})
@@ -239,8 +173,8 @@ class SignalToNoise:
         t = np.arange(self.steps + 1)
         self.lines = {}
         for ax in (self.ax_sgd, self.ax_adam):
-            for key, label, color in (("a", "a: large, noisy gradients", "tab:red"),
-                                      ("b", "b: small, steady gradient", "tab:blue")):
+            for key, label, color in (("a", "a: large, noisy gradients", COLORS[3]),
+                                      ("b", "b: small, steady gradient", COLORS[0])):
                 (path,) = ax.plot(t, np.zeros_like(t, dtype=float), color=color, linewidth=1.4, label=label)
                 (drift,) = ax.plot(t, np.zeros_like(t, dtype=float), color=color, linewidth=1, linestyle="--")
                 self.lines[ax, key] = (path, drift)
@@ -306,19 +240,9 @@ class AdamRace:
                  rmsprop_beta: float = 0.99, beta1: float = 0.9, beta2: float = 0.999, steps: int = 300) -> None:
         first = get_surface(surface)
         lrs = {"SGD": 1e-3, "Momentum": 1e-3, "RMSprop": 0.01, "Adam": 0.05, **dict(lrs or {})}
-        unknown = sorted(set(lrs) - set(RACE_LABELS))
-        if unknown:
-            raise ValueError(f"lrs has unknown runners {', '.join(unknown)}; the runners are {', '.join(RACE_LABELS)}")
         low, high = self.LR_RANGE
-        for label, lr in lrs.items():
-            lr = check_learning_rate(lr, f"lrs[{label!r}]")
-            if not low <= lr <= high:
-                raise ValueError(f"lrs[{label!r}] must be between {low:g} and {high:g} (the slider's range), got {lr}")
         betas = {"momentum": momentum, "rmsprop_beta": rmsprop_beta, "beta1": beta1, "beta2": beta2}
-        for name, value in betas.items():
-            if check_beta(value, name) > 0.9999:
-                raise ValueError(f"{name} must be at most 0.9999 (the slider's range), got {value}")
-        self.steps = check_positive_int(steps, "steps")
+        self.steps = steps
 
         self.surface_menu = widgets.Dropdown(options=list(SURFACES), value=first.name, description="surface")
         self.lr_sliders = {label: log_slider(f"η {label}", lrs[label], low, high) for label in RACE_LABELS}
@@ -369,7 +293,7 @@ class AdamRace:
             if trajectory.diverged:
                 parts.append(f"{rule.name} diverges")
             else:
-                largest = np.abs(np.diff(trajectory.positions, axis=0)).max() / rule.lr
+                largest = np.abs(trajectory.steps).max() / rule.lr
                 parts.append(f"{rule.name} {largest:.2f}" if largest < 10 else f"{rule.name} {largest:.3g}")
         self.readout.set_text("largest step in one coordinate, in units of η:\n" + " · ".join(parts))
 

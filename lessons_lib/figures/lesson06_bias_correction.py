@@ -1,22 +1,22 @@
 """Figures, widgets and the digits experiment of lesson 06, bias correction.
 
-The lesson writes the averages and Adam's step itself; this module keeps the plumbing:
+The lesson writes the averages and Adam's step itself (the library's are ``lessons_lib.runner.ewma``,
+with and without ``bias_correction``, and ``lessons_lib.runner.replay`` feeds a rule given gradients);
+this module keeps the plumbing:
 
-* ``ewma`` and ``ewma_corrected``: an exponential average from m₀ = 0, and the same
-  average divided by 1 − βᵗ;
 * ``ewma_figure``: a noisy signal and both averages, one panel per β;
 * ``inflation_factor`` and ``inflation_figure``: (1 − β₁ᵗ)/√(1 − β₂ᵗ), how many times
   longer a step of Adam without bias correction is than the corrected step;
-* ``step_lengths``: feed a rule a scripted sequence of gradients and keep its steps;
-* ``train_in_lockstep``: train one small network with many update rules at once, on
-  the same start and the same minibatches (the experiment of the lesson in a second);
+* ``train_grid``: train one small network with many update rules and seeds
+  (``lessons_lib.training.train`` for each), the runs of one seed from the same start
+  on the same minibatches: the experiment of the lesson;
 * ``experiment_table`` and ``early_loss_figure``: the experiment's table and curves;
 * ``EWMAExplorer`` and ``EarlyLossLab``: the lesson's two live figures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -24,27 +24,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image as StaticImage
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
-from threadpoolctl import ThreadpoolController
 
-from lessons_lib.checks import (
-    as_float_array,
-    check_beta,
-    check_learning_rate,
-    check_non_negative,
-    check_number,
-    check_positive_int,
-)
-from lessons_lib.data import Dataset, minibatches
+from lessons_lib.data import Dataset
+from lessons_lib.figures.live import LiveFigure, log_slider
+from lessons_lib.figures.plotting import COLORS, major_ticks_only
 from lessons_lib.mlp import MLP
 from lessons_lib.optim import Adam
-from lessons_lib.figures.live import LiveFigure, log_slider
+from lessons_lib.runner import ewma
+from lessons_lib.training import TrainingRecord, train
 
 #: Colours of the lesson: the corrected version, the uncorrected one, the raw signal.
-CORRECTED, UNCORRECTED, SIGNAL = "tab:blue", "tab:orange", "0.6"
+CORRECTED, UNCORRECTED, SIGNAL = COLORS[0], COLORS[1], "0.6"
 
-#: Finds numpy's BLAS library once (looking it up costs milliseconds; a live figure trains on every change).
-_THREADPOOLS = ThreadpoolController()
+#: One colour per β₂ in the inflation figure (green, purple, red, brown).
+BETA2_COLORS = (COLORS[2], COLORS[4], COLORS[3], COLORS[5])
 
 #: The β₂ stops of the live figure on digits.
 LAB_BETA2S = (0.9, 0.99, 0.995, 0.999, 0.9995, 0.9999)
@@ -53,46 +46,8 @@ LAB_BETA2S = (0.9, 0.99, 0.995, 0.999, 0.9995, 0.9999)
 # --- averages that start at zero ---------------------------------------------------------------
 
 
-def _check_signal(values: object) -> np.ndarray:
-    values = as_float_array(values, "values")
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"values must be a non-empty 1-D sequence, one value per step; got shape {values.shape}")
-    return values
-
-
-def ewma(values: object, beta: float) -> np.ndarray:
-    """m_t = β m_{t−1} + (1 − β) x_t for t = 1 … T, from m₀ = 0: the averages m_1 … m_T."""
-    values = _check_signal(values)
-    beta = check_beta(beta, "beta")
-    averages = np.empty_like(values)
-    m = 0.0
-    for t, x in enumerate(values):
-        m = beta * m + (1 - beta) * x
-        averages[t] = m
-    return averages
-
-
-def ewma_corrected(values: object, beta: float) -> np.ndarray:
-    """m̂_t = m_t / (1 − βᵗ): the exponential average with its zero start divided out."""
-    values = _check_signal(values)
-    beta = check_beta(beta, "beta")
-    t = np.arange(1, len(values) + 1)
-    return ewma(values, beta) / (1 - beta**t)
-
-
-def _major_ticks_only(ax) -> None:
-    """No minor ticks on log axes: they add little at a glance and take half the drawing time."""
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_minor_locator(NullLocator())
-
-
 def ewma_figure(signal: object, mean: float, betas: Sequence[float]) -> Figure:
     """One panel per β: the noisy ``signal`` (grey dots), its plain and corrected averages, and the true mean."""
-    signal = _check_signal(signal)
-    mean = check_number("mean", mean)
-    betas = [check_beta(beta, "betas") for beta in betas]
-    if not 1 <= len(betas) <= 4:
-        raise ValueError(f"betas must hold 1 to 4 values (one panel each), got {len(betas)}")
     t = np.arange(1, len(signal) + 1)
     columns = 2 if len(betas) > 1 else 1
     rows = -(-len(betas) // columns)
@@ -103,7 +58,8 @@ def ewma_figure(signal: object, mean: float, betas: Sequence[float]) -> Figure:
         ax.plot(t, signal, ".", color=SIGNAL, markersize=3, label="signal x_t")
         ax.axhline(mean, color="black", linestyle="--", linewidth=1, label=f"true mean {mean:g}")
         ax.plot(t, ewma(signal, beta), color=UNCORRECTED, linewidth=2, label="average from 0: m_t")
-        ax.plot(t, ewma_corrected(signal, beta), color=CORRECTED, linewidth=2, label="corrected: m_t / (1 − βᵗ)")
+        ax.plot(t, ewma(signal, beta, bias_correction=True), color=CORRECTED, linewidth=2,
+                label="corrected: m_t / (1 − βᵗ)")
         ax.set_title(f"β = {beta:g}   (about 1/(1 − β) = {1 / (1 - beta):.0f} values averaged)", fontsize=10)
         ax.set_ylim(min(low, 0) - 0.2, high + 0.2)
     for ax in axes.flat[len(betas):]:
@@ -126,11 +82,7 @@ def inflation_factor(t: object, beta1: float, beta2: float) -> np.ndarray:
     1 − β₁ᵗ and v by 1 − β₂ᵗ, so the uncorrected step m/√v is this factor
     times the corrected m̂/√v̂. ``t`` counts steps from 1.
     """
-    t = as_float_array(t, "t")
-    if (t < 1).any() or (t != np.round(t)).any():
-        raise ValueError("t must hold whole step numbers >= 1 (the first step has t = 1)")
-    beta1 = check_beta(beta1, "beta1")
-    beta2 = check_beta(beta2, "beta2")
+    t = np.asarray(t, dtype=float)
     if beta2 == 0:
         return 1 - beta1**t
     return (1 - beta1**t) / np.sqrt(-np.expm1(t * np.log(beta2)))  # 1 − β₂ᵗ without cancellation
@@ -143,25 +95,20 @@ def inflation_figure(beta1s: Sequence[float], beta2s: Sequence[float], steps: in
     ``measured`` maps (β₁, β₂) to (steps, ratios) measured by running the rules;
     they are drawn as dots over the curve they should sit on.
     """
-    beta1s = [check_beta(b, "beta1s") for b in beta1s]
-    beta2s = [check_beta(b, "beta2s") for b in beta2s]
-    if not beta1s or not beta2s:
-        raise ValueError("beta1s and beta2s must each hold at least one value")
-    steps = check_positive_int(steps, "steps")
     t = np.unique(np.geomspace(1, steps, 600).round())
     fig, axes = plt.subplots(1, len(beta1s), figsize=(5.5 * len(beta1s), 3.8), layout="constrained", sharey=True,
                              squeeze=False)
     for ax, beta1 in zip(axes[0], beta1s):
-        for beta2, color in zip(beta2s, ("tab:green", "tab:purple", "tab:red", "tab:brown")):
+        for beta2, color in zip(beta2s, BETA2_COLORS):
             ax.loglog(t, inflation_factor(t, beta1, beta2), color=color, linewidth=2, label=f"β₂ = {beta2:g}")
             if measured and (beta1, beta2) in measured:
-                at, ratios = (as_float_array(a, "measured") for a in measured[(beta1, beta2)])
+                at, ratios = measured[(beta1, beta2)]
                 ax.loglog(at, ratios, "o", color="black", markersize=4, markerfacecolor="none")
         ax.axhline(1, color="grey", linewidth=1, linestyle=":")
         ax.set_title(f"β₁ = {beta1:g}", fontsize=10)
         ax.set_xlabel("step t")
         ax.grid(True, which="major", alpha=0.3)
-        _major_ticks_only(ax)
+        major_ticks_only(ax)
     axes[0, 0].set_ylabel("uncorrected step / corrected step")
     axes[0, 0].legend(fontsize=9, loc="upper right")
     if measured:
@@ -170,86 +117,12 @@ def inflation_figure(beta1s: Sequence[float], beta2s: Sequence[float], steps: in
     return fig
 
 
-def step_lengths(rule: object, grads: object) -> np.ndarray:
-    """The steps Δθ_t, shape (T, n), that ``rule`` takes from θ = 0 when fed ``grads`` (shape (T,) or (T, n)).
-
-    The gradients are given, one per step, not computed: two rules fed the
-    same sequence can be compared step by step.
-    """
-    if isinstance(rule, type) or not (callable(getattr(rule, "init", None))
-                                      and callable(getattr(rule, "update", None))):
-        raise ValueError(f"rule must be an update rule object such as Adam(), got {rule!r}")
-    grads = as_float_array(grads, "grads")
-    if grads.ndim == 1:
-        grads = grads[:, None]
-    if grads.ndim != 2 or len(grads) == 0:
-        raise ValueError(f"grads must have shape (T,) or (T, n) with T >= 1, got {grads.shape}")
-    theta = np.zeros(grads.shape[1])
-    state = rule.init(theta)
-    steps = np.empty_like(grads)
-    for t, g in enumerate(grads):  # checked finite above; update() is the rule without the checks of step()
-        new_theta, state = rule.update(theta, g, state)
-        steps[t] = new_theta - theta
-        theta = new_theta
-    return steps
-
-
-# --- many runs at once on a small network ------------------------------------------------------
-
-
-def _layers(model: MLP, thetas: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each layer's (W, b) for a stack of parameter vectors (..., P): W (..., fan_in, fan_out), b (..., 1, fan_out)."""
-    lead = thetas.shape[:-1]
-    return [(thetas[..., w].reshape(*lead, fan_in, fan_out), thetas[..., b][..., None, :])
-            for (w, b), fan_in, fan_out in zip(model.layer_slices(), model.sizes[:-1], model.sizes[1:])]
-
-
-def batched_loss_and_grad(model: MLP, thetas: np.ndarray, X: np.ndarray,
-                          y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``model.loss_and_grad`` for a whole stack of parameter vectors at once.
-
-    ``thetas`` has shape (..., P); ``X`` (..., n, d) and ``y`` (..., n) have
-    leading axes that broadcast against it (plain (n, d) and (n,) give every
-    vector the same batch). Returns the losses (...) and the gradients (..., P):
-    the same forward and backward pass as ``lessons_lib.mlp``, with more axes in front.
-    """
-    layers = _layers(model, thetas)
-    n = y.shape[-1]
-    hs = [X]  # h_0 … h_{L−1}, the inputs of each layer
-    for W, b in layers[:-1]:
-        hs.append(np.maximum(hs[-1] @ W + b, 0.0))
-    W, b = layers[-1]
-    z_last = hs[-1] @ W + b
-    onehot = y[..., None] == np.arange(model.sizes[-1])
-    z_max = z_last.max(axis=-1, keepdims=True)
-    log_norm = z_max + np.log(np.exp(z_last - z_max).sum(axis=-1, keepdims=True))  # log Σ_k exp(z_k), safely
-    losses = np.mean(log_norm[..., 0] - np.where(onehot, z_last, 0.0).sum(axis=-1), axis=-1)
-    dz = (np.exp(z_last - log_norm) - onehot) / n  # ∂loss/∂z_L = (p − onehot(y)) / n
-    grads = np.empty(losses.shape + thetas.shape[-1:])
-    for (w_slice, b_slice), (W, _), h_prev, l in zip(reversed(model.layer_slices()), reversed(layers), reversed(hs),
-                                                     range(len(layers) - 1, -1, -1)):
-        grad_W = np.swapaxes(h_prev, -1, -2) @ dz  # ∂loss/∂W_l = h_{l−1}ᵀ dz
-        grads[..., w_slice] = grad_W.reshape(*grad_W.shape[:-2], -1)
-        grads[..., b_slice] = dz.sum(axis=-2)  # ∂loss/∂b_l = Σ_i dz[i]
-        if l > 0:
-            dz = (dz @ np.swapaxes(W, -1, -2)) * (h_prev > 0)  # back through W_l and the ReLU
-    return losses, grads
-
-
-def batched_error(model: MLP, thetas: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The fraction of the examples X, y that each parameter vector of ``thetas`` (..., P) classifies wrongly."""
-    h = X
-    layers = _layers(model, thetas)
-    for l, (W, b) in enumerate(layers):
-        h = h @ W + b
-        if l < len(layers) - 1:
-            h = np.maximum(h, 0.0)
-    return np.mean(np.argmax(h, axis=-1) != y, axis=-1)
+# --- many runs of a small network -------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
-class LockstepRecord:
-    """What the runs of ``train_in_lockstep`` did: entry [r, s] is ``rules[r]`` with ``seeds[s]``.
+class GridRecord:
+    """What the runs of ``train_grid`` did: entry [r, s] is ``rules[r]`` with ``seeds[s]``.
 
     * ``batch_losses``, shape (R, S, steps): the minibatch loss before each
       update (NaN once a run has diverged);
@@ -292,70 +165,33 @@ class LockstepRecord:
         return self.val_error.shape[-1] - 1
 
 
-def train_in_lockstep(rules: Sequence[object], model: MLP, data: Dataset, *, epochs: int, batch_size: int = 32,
-                      seeds: Sequence[int] = (0,)) -> LockstepRecord:
-    """Train ``model`` with every rule of ``rules`` and every seed of ``seeds``, all at once.
+def train_grid(rules: Sequence[object], model: MLP, data: Dataset, *, epochs: int, batch_size: int = 32,
+               seeds: Sequence[int] = (0,)) -> GridRecord:
+    """Train ``model`` with every rule of ``rules`` and every seed of ``seeds``: ``lessons_lib.training.train`` each.
 
-    Each run is the loop of ``lessons_lib.training.train`` with that rule and
-    seed (start ``model.init(seed)``, minibatches drawn with
-    ``np.random.default_rng(seed)``): the runs of one seed share the start and
-    the minibatches, and differ only in the rule. All runs move in step: one
-    batched forward and backward pass per minibatch, then each rule's own
-    ``update`` on its runs. A run whose loss or gradient stops being finite is
-    frozen there and counted as diverged.
+    The runs of one seed share the start (``model.init(seed)``) and the
+    minibatches, and differ only in the rule. A run that diverges stops there:
+    its later losses and errors are NaN.
     """
-    rules = tuple(rules)
-    if not rules:
-        raise ValueError("rules must hold at least one update rule")
-    for rule in rules:
-        if isinstance(rule, type) or not (callable(getattr(rule, "init", None))
-                                          and callable(getattr(rule, "update", None))):
-            raise ValueError(f"rules must hold update rule objects such as Adam(), got {rule!r}")
-    if not isinstance(model, MLP):
-        raise ValueError(f"model must be a lessons_lib.mlp.MLP, got {type(model).__name__}")
-    if not isinstance(data, Dataset) or data.X_val is None:
-        raise ValueError("data must be a Dataset with a validation part, e.g. load_digits_classification()")
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    seeds = tuple(seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty list of whole numbers >= 0, got {seeds!r}")
+    rules, seeds = tuple(rules), tuple(seeds)
+    runs = [[train(rule, model, data, epochs=epochs, batch_size=batch_size, seed=seed) for seed in seeds]
+            for rule in rules]
 
-    R, S = len(rules), len(seeds)
-    starts = np.stack([model.init(int(seed)) for seed in seeds])  # (S, P)
-    thetas = np.repeat(starts[:, None, :], R, axis=1)  # (S, R, P): the runs of seed s are thetas[s]
-    states = [rule.init(thetas[:, r]) for r, rule in enumerate(rules)]
-    alive = np.ones((S, R), dtype=bool)
-    diverged_at = np.zeros((S, R), dtype=int)
-    rngs = [np.random.default_rng(int(seed)) for seed in seeds]
-    n_train = len(data.y_train)
-    losses, val_error = [], []
-    # One BLAS thread: the matrices are tiny, and threads waiting for a busy core make it many times slower.
-    # A diverging run is data, not a warning.
-    with _THREADPOOLS.limit(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        val_error.append(batched_error(model, thetas, data.X_val, data.y_val))
-        for _ in range(epochs):
-            for batches in zip(*(minibatches(n_train, batch_size, rng) for rng in rngs)):
-                batches = np.stack(batches)  # (S, batch): one minibatch per seed, the same size
-                batch_loss, grads = batched_loss_and_grad(model, thetas, data.X_train[batches][:, None],
-                                                          data.y_train[batches][:, None])
-                finite = np.isfinite(batch_loss) & np.isfinite(grads).all(axis=-1)
-                diverged_at[alive & ~finite] = len(losses) + 1
-                alive &= finite
-                losses.append(np.where(alive, batch_loss, np.nan))
-                for r, rule in enumerate(rules):
-                    new_thetas, states[r] = rule.update(thetas[:, r], grads[:, r], states[r])
-                    thetas[:, r] = new_thetas if alive[:, r].all() else np.where(alive[:, r, None], new_thetas,
-                                                                                   thetas[:, r])
-            val_error.append(np.where(alive, batched_error(model, thetas, data.X_val, data.y_val), np.nan))
-        test_error = np.where(alive, batched_error(model, thetas, data.X_test, data.y_test), np.nan)
-    start_loss = np.array([model.loss(theta, data.X_train, data.y_train) for theta in starts])
-    return LockstepRecord(
-        rules=rules, seeds=seeds, batch_losses=np.moveaxis(np.array(losses), 0, -1).swapaxes(0, 1),
-        start_loss=start_loss, val_error=np.moveaxis(np.array(val_error), 0, -1).swapaxes(0, 1),
-        test_error=test_error.T, diverged_at=diverged_at.T, steps_per_epoch=-(-n_train // batch_size),
+    def per_run(values_of: Callable[[TrainingRecord], np.ndarray], length: int) -> np.ndarray:
+        """One row of ``length`` values per run, NaN after a divergence: shape (R, S, length)."""
+        return np.array([[np.pad(values_of(r), (0, length - len(values_of(r))), constant_values=np.nan)
+                          for r in row] for row in runs])
+
+    steps_per_epoch = runs[0][0].steps_per_epoch
+    with np.errstate(over="ignore", invalid="ignore"):
+        test_error = [[np.mean(model.predict(r.theta, data.X_test) != data.y_test) if r.diverged_at is None
+                       else np.nan for r in row] for row in runs]
+    return GridRecord(
+        rules=rules, seeds=seeds, batch_losses=per_run(lambda r: r.batch_losses, epochs * steps_per_epoch),
+        start_loss=np.array([r.train_loss[0] for r in runs[0]]),
+        val_error=per_run(lambda r: 1 - r.val_accuracy, epochs + 1), test_error=np.array(test_error),
+        diverged_at=np.array([[r.diverged_at or 0 for r in row] for row in runs]), steps_per_epoch=steps_per_epoch,
     )
-
 
 
 # --- the experiment's table and curves ---------------------------------------------------------
@@ -372,19 +208,14 @@ def _error_text(errors: np.ndarray) -> str:
     return f"{errors.mean():4.1f} ({errors.min():.1f}–{errors.max():.1f})"
 
 
-def experiment_table(record: LockstepRecord, beta1: float) -> str:
+def experiment_table(record: GridRecord, beta1: float) -> str:
     """The runs of ``record`` with this β₁ as a table: one row per (β₂, η), corrected beside uncorrected.
 
     Early spike: the largest minibatch loss of the first epoch ÷ the loss at the
     start, the worst of the seeds. Test error: in %, the mean over the seeds and
     (lowest–highest).
     """
-    if not isinstance(record, LockstepRecord):
-        raise ValueError(f"record must be a LockstepRecord from train_in_lockstep, got {type(record).__name__}")
-    beta1 = check_beta(beta1, "beta1")
     cells = sorted({(rule.beta2, rule.lr) for rule in record.rules if getattr(rule, "beta1", None) == beta1})
-    if not cells:
-        raise ValueError(f"record holds no Adam runs with beta1 = {beta1}")
     spikes = record.early_spike()
     seeds = len(record.seeds)
     lines = [
@@ -402,7 +233,7 @@ def experiment_table(record: LockstepRecord, beta1: float) -> str:
     return "\n".join(lines)
 
 
-def early_loss_figure(record: LockstepRecord, cells: Sequence[Mapping[str, float]], steps: int | None = None,
+def early_loss_figure(record: GridRecord, cells: Sequence[Mapping[str, float]], steps: int | None = None,
                       lowest: float = 1e-5) -> Figure:
     """One panel per cell ``{"beta1": …, "beta2": …, "lr": …}``: the minibatch losses of its runs.
 
@@ -411,15 +242,8 @@ def early_loss_figure(record: LockstepRecord, cells: Sequence[Mapping[str, float
     loss at the start, the grey one the end of the first epoch. Losses below
     ``lowest`` leave the bottom of the log axis.
     """
-    if not isinstance(record, LockstepRecord):
-        raise ValueError(f"record must be a LockstepRecord from train_in_lockstep, got {type(record).__name__}")
-    if not cells:
-        raise ValueError("cells must name at least one setting, e.g. [{'beta1': 0.9, 'beta2': 0.999, 'lr': 0.01}]")
     total = record.batch_losses.shape[-1]
-    steps = total if steps is None else min(check_positive_int(steps, "steps"), total)
-    lowest = check_number("lowest", lowest)
-    if lowest <= 0:
-        raise ValueError(f"lowest must be > 0 (the bottom of a log axis), got {lowest}")
+    steps = total if steps is None else min(steps, total)
     t = np.arange(1, steps + 1)
     fig, axes = plt.subplots(1, len(cells), figsize=(11.0, 3.6), layout="constrained", sharey=True, squeeze=False)
     highest = 0.0
@@ -436,7 +260,7 @@ def early_loss_figure(record: LockstepRecord, cells: Sequence[Mapping[str, float
         ax.set_title(f"β₁ = {cell['beta1']:g}, β₂ = {cell['beta2']:g}, η = {cell['lr']:g}", fontsize=10)
         ax.set_xlabel("step t")
         ax.set_xlim(0, steps)
-        _major_ticks_only(ax)
+        major_ticks_only(ax)
     axes[0, 0].set_ylim(lowest, 2 * highest if highest > lowest else 10 * lowest)  # the panels share it
     axes[0, 0].set_ylabel("minibatch loss")
     axes[0, 0].legend(fontsize=8, loc="upper right")
@@ -458,14 +282,7 @@ class EWMAExplorer:
 
     def __init__(self, mean: float = 1.0, noise: float = 0.5, beta: float = 0.9, steps: int = 150,
                  seed: int = 0) -> None:
-        self.mean = check_number("mean", mean)
-        noise = check_non_negative(noise, "noise")
-        if noise > self.NOISE_MAX:
-            raise ValueError(f"noise must be at most {self.NOISE_MAX} (the slider's range), got {noise}")
-        beta = check_beta(beta, "beta")
-        if beta > 0.995:
-            raise ValueError(f"beta must be at most 0.995 (the slider's range), got {beta}")
-        self.steps = check_positive_int(steps, "steps")
+        self.mean, self.steps = mean, steps
         self.draws = np.random.default_rng(seed).standard_normal(self.steps)
         self.t = np.arange(1, self.steps + 1)
 
@@ -505,7 +322,7 @@ class EWMAExplorer:
         self.dots.set_data(self.t, signal)
         self.expected.set_data(self.t, (1 - beta**self.t) * self.mean)
         self.plain.set_data(self.t, ewma(signal, beta))
-        self.corrected.set_data(self.t, ewma_corrected(signal, beta))
+        self.corrected.set_data(self.t, ewma(signal, beta, bias_correction=True))
         weights = ",   ".join(f"t = {t}: {beta**t:.2f}" for t in (1, 10, 50))
         self.readout.set_text(f"weight the average still gives its zero start, βᵗ:   {weights}")
 
@@ -526,23 +343,7 @@ class EarlyLossLab:
 
     def __init__(self, model: MLP, data: Dataset, beta1: float = 0.9, beta2: float = 0.9999, lr: float = 0.01,
                  epochs: int = 2, seed: int = 0) -> None:
-        if not isinstance(model, MLP):
-            raise ValueError(f"model must be a lessons_lib.mlp.MLP, got {type(model).__name__}")
-        if not isinstance(data, Dataset):
-            raise ValueError(f"data must be a Dataset, e.g. load_digits_classification(), got {type(data).__name__}")
-        beta1 = check_beta(beta1, "beta1")
-        if beta1 > 0.99:
-            raise ValueError(f"beta1 must be at most 0.99 (the slider's range), got {beta1}")
-        beta2 = check_beta(beta2, "beta2")
-        if beta2 not in LAB_BETA2S:
-            raise ValueError(f"beta2 must be one of {LAB_BETA2S} (the slider's stops), got {beta2}")
-        lr = check_learning_rate(lr)
-        if not self.LR_RANGE[0] <= lr <= self.LR_RANGE[1]:
-            raise ValueError(f"lr must be between {self.LR_RANGE[0]:g} and {self.LR_RANGE[1]:g} (the slider's range), "
-                             f"got {lr}")
-        self.model, self.data = model, data
-        self.epochs = check_positive_int(epochs, "epochs")
-        self.seed = seed
+        self.model, self.data, self.epochs, self.seed = model, data, epochs, seed
         self.steps = self.epochs * -(-len(data.y_train) // 32)
         t = np.arange(1, self.steps + 1)
         self.t = t
@@ -568,7 +369,7 @@ class EarlyLossLab:
         ax_loss.legend(fontsize=9, loc="upper right")
         self.loss_text = ax_loss.set_title(" \n ", fontsize=10)
         for ax in (ax_factor, ax_loss):
-            _major_ticks_only(ax)
+            major_ticks_only(ax)
         self.live = LiveFigure(figure)
         self.live.animate(self.factor_line, self.factor_text, self.plain_line, self.corrected_line, self.start_line,
                           self.loss_text)
@@ -586,9 +387,9 @@ class EarlyLossLab:
         hyper = {"lr": self.lr_slider.value, "beta1": self.beta1_slider.value, "beta2": self.beta2_slider.value}
         return [Adam(**hyper), Adam(**hyper, bias_correction=False)]
 
-    def run(self) -> LockstepRecord:
+    def run(self) -> GridRecord:
         """Train both versions for ``epochs`` epochs from the same start on the same minibatches."""
-        return train_in_lockstep(self.rules(), self.model, self.data, epochs=self.epochs, seeds=(self.seed,))
+        return train_grid(self.rules(), self.model, self.data, epochs=self.epochs, seeds=(self.seed,))
 
     def update(self) -> None:
         """Redraw the factor, re-train both versions, and report their spikes and validation errors."""

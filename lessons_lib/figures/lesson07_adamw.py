@@ -29,20 +29,12 @@ from IPython.display import Image as StaticImage
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from lessons_lib.checks import (
-    as_float_array,
-    check_learning_rate,
-    check_non_negative,
-    check_number,
-    check_positive,
-    check_positive_int,
-)
-from lessons_lib.optim import Adam, AdamW
-from lessons_lib.figures.plotting import plot_race
-from lessons_lib.figures.race import COLORS, LiveRace
-from lessons_lib.runner import Trajectory, run
-from lessons_lib.surfaces import Surface, check_points
 from lessons_lib.figures.live import log_slider
+from lessons_lib.figures.plotting import COLORS, plot_race
+from lessons_lib.figures.race import LiveRace
+from lessons_lib.optim import Adam, AdamW
+from lessons_lib.runner import Trajectory, replay, run
+from lessons_lib.surfaces import Surface
 
 # --- the shifted valley --------------------------------------------------------------------------
 
@@ -80,7 +72,6 @@ def l2_optimum(lam: float) -> np.ndarray:
     Setting the gradient h_i (θ_i − c_i) + λ θ_i to zero gives it. The flat
     direction (small h) is pulled towards 0 the most.
     """
-    lam = check_non_negative(lam, "lam")
     h, c = np.array(CURVATURES), np.array(CENTER)
     return h * c / (h + lam)
 
@@ -91,9 +82,7 @@ def as_trajectory(positions: object, name: str) -> Trajectory:
     Its losses and gradients are filled in. For rules that ``lessons_lib.optim``
     does not have, so that they can be drawn like any run.
     """
-    positions = check_points(positions, "positions")
-    if positions.ndim != 2 or len(positions) < 2:
-        raise ValueError(f"positions must have shape (n + 1, 2) with n >= 1 steps, got {positions.shape}")
+    positions = np.asarray(positions, dtype=float)
     return Trajectory(rule_name=str(name), positions=positions, losses=SHIFTED_VALLEY.loss(positions),
                       grads=SHIFTED_VALLEY.grad(positions[:-1]), states=None, diverged_at=None,
                       steps_run=len(positions) - 1)
@@ -108,9 +97,6 @@ def plot_paths(trajectories: Sequence[Trajectory], marks: Mapping[str, object] |
     ax = fig.axes[0]
     ax.plot([0], [0], marker="+", color="black", markersize=12, markeredgewidth=1.5, linestyle="none")
     for (label, point), color in zip((marks or {}).items(), COLORS[1:]):
-        point = as_float_array(point, f"marks[{label!r}]")
-        if point.shape != (2,):
-            raise ValueError(f"marks[{label!r}] must be one point (x, y), got shape {point.shape}")
         ax.plot(*point, marker="D", markersize=8, markerfacecolor="none", markeredgewidth=2, color=color,
                 linestyle="none", label=label)
     ax.legend(loc="lower right", fontsize=8.5)
@@ -127,26 +113,12 @@ def noise_replay(rule: Adam, scales: object, steps: int, per_group: int = 500, s
     gradient drawn from N(0, scales[k]²), the same draws for any rule (seeded).
     The loss does not pull them anywhere on average: only the decay does.
     Returns the mean θ of each group after every step, shape (steps + 1, groups),
-    row 0 being the start.
+    row 0 being the start. The gradients are drawn first, then ``lessons_lib.runner.replay`` feeds them to the rule.
     """
-    if not isinstance(rule, Adam):
-        raise ValueError(f"rule must be Adam(...) or AdamW(...) from lessons_lib.optim, got {rule!r}")
-    scales = as_float_array(scales, "scales")
-    if scales.ndim != 1 or scales.size == 0 or (scales <= 0).any():
-        raise ValueError(f"scales must be a non-empty list of gradient sizes > 0, got {scales}")
-    steps = check_positive_int(steps, "steps")
-    per_group = check_positive_int(per_group, "per_group")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    rng = np.random.default_rng(int(seed))
     size = np.repeat(scales, per_group)
-    theta = np.ones(size.size)
-    state = rule.init(theta)
-    means = [theta.reshape(len(scales), per_group).mean(axis=1)]
-    for _ in range(steps):  # the noise is finite and theta stays finite: update() skips step()'s checks
-        theta, state = rule.update(theta, size * rng.standard_normal(size.size), state)
-        means.append(theta.reshape(len(scales), per_group).mean(axis=1))
-    return np.array(means)
+    grads = size * np.random.default_rng(seed).standard_normal((steps, size.size))
+    positions = replay(rule, grads, start=np.ones(size.size)).positions
+    return positions.reshape(steps + 1, len(scales), per_group).mean(axis=2)
 
 
 def shrink_figure(replays: Mapping[str, np.ndarray], scales: Sequence[float], lr: float, lam: float) -> Figure:
@@ -154,17 +126,9 @@ def shrink_figure(replays: Mapping[str, np.ndarray], scales: Sequence[float], lr
 
     The dashed line is (1 − ηλ)^t, what decoupled decay alone does to a weight.
     """
-    if not replays:
-        raise ValueError("replays must map at least one label to the output of noise_replay")
-    scales = list(scales)
-    lr = check_learning_rate(lr)
-    lam = check_non_negative(lam, "lam")
     fig, axes = plt.subplots(1, len(replays), figsize=(5.5 * len(replays), 3.6), layout="constrained", sharey=True)
     axes = np.atleast_1d(axes)
     for ax, (label, means) in zip(axes, replays.items()):
-        means = as_float_array(means, f"replays[{label!r}]")
-        if means.ndim != 2 or means.shape[1] != len(scales):
-            raise ValueError(f"replays[{label!r}] must have one column per scale ({len(scales)}), got {means.shape}")
         t = np.arange(len(means))
         for k, (scale, color) in enumerate(zip(scales, COLORS)):
             ax.plot(t, means[:, k], color=color, label=f"gradient noise of size {scale:g}")
@@ -187,11 +151,7 @@ def rank_bins(values: object, n_bins: int) -> np.ndarray:
     Bins have equal sizes (to within one), also when many values are tied
     (ties are split in their order of appearance).
     """
-    values = as_float_array(values, "values")
-    n_bins = check_positive_int(n_bins, "n_bins")
-    if values.ndim != 1 or not 1 <= n_bins <= values.size:
-        raise ValueError(f"values must be a 1-D array with at least n_bins = {n_bins} entries, "
-                         f"got shape {values.shape}")
+    values = np.asarray(values)
     bins = np.empty(values.size, dtype=int)
     bins[np.argsort(values, kind="stable")] = np.arange(values.size) * n_bins // values.size
     return bins
@@ -199,13 +159,8 @@ def rank_bins(values: object, n_bins: int) -> np.ndarray:
 
 def rms_by_bin(values: object, bins: object) -> np.ndarray:
     """The root-mean-square of ``values`` in each bin: √mean(values²) over the entries with bins == k."""
-    values = as_float_array(values, "values")
-    bins = np.asarray(bins)
-    if bins.shape != values.shape or not np.issubdtype(bins.dtype, np.integer) or bins.min() < 0:
-        raise ValueError(f"bins must hold one bin number >= 0 per value (shape {values.shape}), as rank_bins gives")
+    values = np.asarray(values)
     counts = np.bincount(bins)
-    if (counts == 0).any():
-        raise ValueError("every bin 0 … max(bins) must hold at least one value")
     return np.sqrt(np.bincount(bins, weights=values**2) / counts)
 
 
@@ -216,17 +171,11 @@ def shrink_by_bin_figure(history: object, ratios: Mapping[str, object], history_
     label to one ratio per bin. A ratio of 0.5 means the bin's weights ended
     half as large as without any decay.
     """
-    history = as_float_array(history, "history")
-    if history.ndim != 1 or not ratios:
-        raise ValueError("history must be 1-D (one value per bin) and ratios must name at least one run")
+    history = np.asarray(history, dtype=float)
     fig, ax = plt.subplots(figsize=(9.0, 3.8), layout="constrained")
     width = 0.8 / len(ratios)
     x = np.arange(history.size)
     for k, ((label, values), color) in enumerate(zip(ratios.items(), COLORS[1:])):
-        values = as_float_array(values, f"ratios[{label!r}]")
-        if values.shape != history.shape:
-            raise ValueError(f"ratios[{label!r}] must have one value per bin ({history.size}), "
-                             f"got shape {values.shape}")
         ax.bar(x + (k - (len(ratios) - 1) / 2) * width, values, width=width, color=color, label=label)
     ax.axhline(1, color="grey", linewidth=0.8)
     ax.set_xticks(x, [f"{k + 1}\n{h:.2g}" for k, h in enumerate(history)])
@@ -268,16 +217,6 @@ def match_norm(
     ``lam_high``: each trial is one full run of ``train_with``. The norm
     should fall as λ grows. Raises RuntimeError if ``max_runs`` runs do not get there.
     """
-    if not callable(train_with) or not callable(norm_of):
-        raise ValueError("train_with and norm_of must be functions: "
-                         "train_with(lam) -> result, norm_of(result) -> float")
-    target = check_number("target", target)
-    lam_low, lam_high = check_number("lam_low", lam_low), check_number("lam_high", lam_high)
-    if target <= 0 or not 0 < lam_low < lam_high:
-        raise ValueError(f"need target > 0 and 0 < lam_low < lam_high, got target={target}, "
-                         f"lam_low={lam_low}, lam_high={lam_high}")
-    rtol = check_positive(rtol, "rtol")
-    max_runs = check_positive_int(max_runs, "max_runs")
     trials: list[tuple[float, float]] = []
 
     def miss(log_lam: float) -> tuple[float, R]:
@@ -316,12 +255,7 @@ class DecayRace:
     LR_RANGE = (0.005, 0.5)
 
     def __init__(self, lam: float = 0.2, lr: float = 0.05, steps: int = 500) -> None:
-        lam = check_non_negative(lam, "lam")
-        lr = check_learning_rate(lr)
-        for name, value, (low, high) in (("lam", lam, self.LAM_RANGE), ("lr", lr, self.LR_RANGE)):
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low:g} and {high:g} (the slider's range), got {value}")
-        self.steps = check_positive_int(steps, "steps")
+        self.steps = steps
         self.lam_slider = log_slider("weight decay λ", lam, *self.LAM_RANGE)
         self.lr_slider = log_slider("learning rate η", lr, *self.LR_RANGE)
 

@@ -8,7 +8,9 @@ The lesson writes its training loop, its search and its clipping by hand; this m
 * ``final_validation_loss``: the number a learning-rate search ranks runs by;
 * ``plot_lr_search``: validation loss after training against the learning rate, one line per optimizer;
 * ``plot_loss_curves``: training and validation loss per epoch of several optimizers, on one figure;
-* ``format_table``: rows of text in aligned columns (the accuracy table);
+* ``plot_schedules``: several learning-rate schedules over the same updates, on one axes;
+* ``ScheduleShaper``: pick a schedule and shape it with controls; its curve redraws in place,
+  and the title shows the ``lessons_lib.schedules`` call that makes it;
 * ``plot_schedule_runs``: the learning rate and the training loss of runs with different schedules;
 * ``plot_clipping``: gradient norm and minibatch loss per step, with and without clipping;
 * ``LearningRateLab``: pick an optimizer, a learning rate and a clipping norm; a short
@@ -27,31 +29,31 @@ from IPython.display import Image as StaticImage
 from IPython.display import display
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
 
-from lessons_lib.checks import as_float_array, check_learning_rate, check_positive, check_positive_int
 from lessons_lib.data import Dataset
-from lessons_lib.mlp import MLP
-from lessons_lib.figures.plotting import draw_lr_sweep
-from lessons_lib.figures.race import COLORS
-from lessons_lib.training import TrainingRecord, check_record, train
 from lessons_lib.figures.live import LiveFigure, log_slider
+from lessons_lib.figures.plotting import COLORS, draw_lr_sweep, log_axis
+from lessons_lib.mlp import MLP
+from lessons_lib.schedules import Constant, Cosine, Exponential, Schedule, StepDecay, WarmupCosine
+from lessons_lib.training import TrainingRecord, train
+
+#: The schedules of the shaper's menu: label shown → class.
+KINDS: dict[str, type[Schedule]] = {
+    "constant": Constant,
+    "step decay": StepDecay,
+    "exponential": Exponential,
+    "cosine": Cosine,
+    "warm-up + cosine": WarmupCosine,
+}
+
+#: The tops of the shaper's linear learning-rate axis, times a power of ten.
+AXIS_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 #: Losses above this are drawn at the top edge of the search figure, as "off the chart".
 SEARCH_LOSS_TOP = 10.0
 
 #: The clipping choices of ``LearningRateLab`` (None: no clipping).
 CLIP_CHOICES = (("off", None), ("3", 3.0), ("1", 1.0), ("0.3", 0.3), ("0.1", 0.1), ("0.05", 0.05))
-
-
-def _log_axis(ax: Axes, axis: str = "y") -> None:
-    """Put ``axis`` ("x" or "y") on a log scale, with major ticks only (minor ticks are slow to draw)."""
-    if axis == "x":
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_locator(NullLocator())
-    else:
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_locator(NullLocator())
 
 
 # --- a progress bar that stores the same output on every run --------------------------------------
@@ -67,16 +69,7 @@ def progress(items: Iterable, desc: str, unit: str = "run") -> Iterable:
     itself stays, full, once the loop is done. Outside a notebook (a terminal,
     the tests) tqdm's text bar goes to stderr and disappears at the end.
     """
-    if not isinstance(desc, str) or not desc:
-        raise ValueError(f"desc must be a non-empty string naming the loop, got {desc!r}")
-    if not isinstance(unit, str) or not unit:
-        raise ValueError(f"unit must be a non-empty string such as 'run', got {unit!r}")
-    try:
-        items = list(items)
-    except TypeError:
-        raise ValueError(f"items must be something to loop over (a list, a range...), got {items!r}") from None
-    if not items:
-        raise ValueError("items is empty: nothing to show progress for")
+    items = list(items)
     bar_format = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} " + unit + "s"
     if not _in_notebook():
         from tqdm import tqdm as text_tqdm
@@ -110,15 +103,6 @@ def plot_digits(X: np.ndarray, y: np.ndarray, count: int = 12) -> Figure:
     The images are pasted into one picture with a blank column between them
     (one ``imshow``, much faster to draw than an axes per image).
     """
-    X = as_float_array(X, "X")
-    y = np.asarray(y)
-    count = check_positive_int(count, "count")
-    if X.ndim != 2 or X.shape[1] != 64:
-        raise ValueError(f"X must hold one 8 × 8 image per row, shape (n, 64); got shape {X.shape}")
-    if y.shape != (len(X),):
-        raise ValueError(f"y must give one label per image ({len(X)}), got shape {y.shape}")
-    if count > len(X):
-        raise ValueError(f"count must be at most the number of images ({len(X)}), got {count}")
     images = X[:count].reshape(count, 8, 8)
     gap = np.full((count, 8, 1), np.nan)  # NaN is drawn blank
     strip = np.concatenate([images, gap], axis=2).transpose(1, 0, 2).reshape(8, count * 9)[:, :-1]
@@ -136,36 +120,7 @@ def plot_digits(X: np.ndarray, y: np.ndarray, count: int = 12) -> Figure:
 
 def final_validation_loss(record: TrainingRecord) -> float:
     """The validation loss after the last epoch, or infinity if the run diverged (it has no last epoch)."""
-    record = check_record(record, "record")
-    if record.diverged_at is not None:
-        return math.inf
-    loss = float(record.val_loss[-1])
-    if math.isnan(loss):
-        raise ValueError("record has no validation loss: train on a data set with a validation part")
-    return loss
-
-
-def _check_grid(lrs: object) -> np.ndarray:
-    lrs = as_float_array(lrs, "lrs")
-    if lrs.ndim != 1 or len(lrs) < 2 or (lrs <= 0).any() or (np.diff(lrs) <= 0).any():
-        raise ValueError(f"lrs must be at least two learning rates > 0 in increasing order, got {lrs}")
-    return lrs
-
-
-def _check_runs_per_name(runs: object, name: str, length: int | None = None) -> dict[str, list[TrainingRecord]]:
-    """A dict optimizer name -> list of records, checked (all lists of ``length``, if given)."""
-    if not isinstance(runs, Mapping) or not runs:
-        raise ValueError(f"{name} must be a non-empty dict: optimizer name -> list of TrainingRecords")
-    if len(runs) > len(COLORS):
-        raise ValueError(f"{name} can hold at most {len(COLORS)} optimizers (one colour each), got {len(runs)}")
-    checked = {}
-    for label, records in runs.items():
-        if isinstance(records, TrainingRecord) or not isinstance(records, Sequence) or not records:
-            raise ValueError(f"{name}[{label!r}] must be a non-empty list of TrainingRecords")
-        if length is not None and len(records) != length:
-            raise ValueError(f"{name}[{label!r}] must hold one run per learning rate ({length}), got {len(records)}")
-        checked[str(label)] = [check_record(r, f"{name}[{label!r}]") for r in records]
-    return checked
+    return math.inf if record.diverged_at is not None else float(record.val_loss[-1])
 
 
 def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]]) -> Figure:
@@ -176,14 +131,13 @@ def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]]) 
     circled. Losses above ``SEARCH_LOSS_TOP`` and runs that diverged are drawn
     at the top edge, as triangles.
     """
-    lrs = _check_grid(lrs)
-    search = _check_runs_per_name(search, "search", len(lrs))
+    lrs = np.asarray(lrs, dtype=float)
     fig, ax = plt.subplots(figsize=(8.0, 4.2), layout="constrained")
     for (label, records), color in zip(search.items(), COLORS):
         losses = np.array([final_validation_loss(r) for r in records])
         draw_lr_sweep(ax, lrs, losses, label, color, top=SEARCH_LOSS_TOP)
-    _log_axis(ax, "x")
-    _log_axis(ax, "y")
+    log_axis(ax, "x")
+    log_axis(ax, "y")
     ax.set_ylim(top=SEARCH_LOSS_TOP * 1.4)
     ax.set_xlabel("learning rate η")
     ax.set_ylabel("validation loss after training")
@@ -199,16 +153,13 @@ def plot_loss_curves(runs: Mapping[str, Sequence[TrainingRecord]]) -> Figure:
     ``runs`` maps an optimizer's name to its runs (one per seed, all with the
     same number of epochs); each line is their mean, on a log scale.
     """
-    runs = _check_runs_per_name(runs, "runs")
     fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(11.0, 4.0), layout="constrained", sharey=True)
     for (label, records), color in zip(runs.items(), COLORS):
-        if len({r.epochs_run for r in records}) != 1 or any(r.diverged_at is not None for r in records):
-            raise ValueError(f"runs[{label!r}] must be runs of the same length that did not diverge")
         epochs = np.arange(records[0].epochs_run + 1)
         ax_train.plot(epochs, np.mean([r.train_loss for r in records], axis=0), color=color, label=label)
         ax_val.plot(epochs, np.mean([r.val_loss for r in records], axis=0), color=color, label=label)
     for ax, part in ((ax_train, "training"), (ax_val, "validation")):
-        _log_axis(ax)
+        log_axis(ax)
         ax.set_xlabel("epoch")
         ax.set_title(f"{part} loss", fontsize=10)
     ax_train.set_ylabel("mean cross-entropy (mean over seeds)")
@@ -216,20 +167,198 @@ def plot_loss_curves(runs: Mapping[str, Sequence[TrainingRecord]]) -> Figure:
     return fig
 
 
-def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Rows of cells as text in aligned columns: the first column left-aligned, the others right-aligned."""
-    if isinstance(header, str) or not header:
-        raise ValueError(f"header must be a list of column names, got {header!r}")
-    if not rows or any(isinstance(row, str) or len(row) != len(header) for row in rows):
-        raise ValueError(f"rows must be a non-empty list of rows with {len(header)} cells each")
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+# --- several schedules on one axes -------------------------------------------------------------
 
-    def line(row: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
 
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
+def plot_schedules(
+    schedules: Mapping[str, Schedule] | Sequence[Schedule],
+    steps: int,
+    ax: Axes | None = None,
+    log_scale: bool = False,
+) -> Axes:
+    """Draw the learning rate of updates 0 … ``steps`` − 1 for each schedule, on one axes.
+
+    ``schedules`` is a list (each labelled by its ``name``) or a dict label →
+    schedule. Draws into ``ax``, or into a new figure; returns the axes.
+    ``log_scale`` puts the learning rate on a log axis (exponential decay
+    becomes a straight line; zeros drop off the bottom).
+    """
+    labelled = list(schedules.items()) if isinstance(schedules, Mapping) else [(s.name, s) for s in schedules]
+    curves = [(label, schedule.values(steps)) for label, schedule in labelled]
+    top = max(float(values.max()) for _, values in curves)
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 3.5), layout="constrained")
+    t = np.arange(steps)
+    for label, values in curves:
+        ax.plot(t, values, label=label)
+    if log_scale:
+        ax.set_yscale("log")
+    elif top > 0:
+        ax.set_ylim(0, top * 1.08)
+    ax.set_xlim(0, steps - 1 if steps > 1 else 1)
+    ax.set_xlabel("update t")
+    ax.set_ylabel("learning rate η_t")
+    ax.legend(fontsize=9)
+    return ax
+
+
+# --- the shaper ----------------------------------------------------------------------------------
+
+
+def _call_text(schedule: Schedule) -> str:
+    """The call that makes ``schedule``, e.g. ``Cosine(lr=0.1, total_steps=200, min_lr=0)``."""
+    fields = {
+        Constant: ("lr",),
+        StepDecay: ("lr", "step_size", "gamma"),
+        Exponential: ("lr", "gamma"),
+        Cosine: ("lr", "total_steps", "min_lr"),
+        WarmupCosine: ("lr", "warmup_steps", "total_steps", "min_lr"),
+    }[type(schedule)]
+    arguments = ", ".join(f"{field}={getattr(schedule, field):.4g}" for field in fields)
+    return f"{type(schedule).__name__}({arguments})"
+
+
+class ScheduleShaper:
+    """Choose a schedule and shape it: its learning rate over the updates of a run, redrawn as you move a control.
+
+    Controls: the kind of schedule; η (the base or peak learning rate, log
+    slider); the number of updates T; the warm-up steps W; the step size and γ
+    of step decay; γ of exponential decay; η_min as a fraction of η (cosine
+    schedules); a log scale for the learning rate. Controls that the chosen
+    kind does not use are greyed out. The curve shows updates 0 … T − 1, the
+    learning rates a run of T updates uses; the title shows the call to
+    ``lessons_lib.schedules`` that gives them (``schedule()`` returns it).
+
+    Display ``.panel`` (live, with a kernel) and ``.snapshot()`` (a static
+    picture of the current state, for readers without one).
+    """
+
+    LR_RANGE = (1e-4, 1.0)
+    STEPS_RANGE = (10, 1000)
+    WARMUP_RANGE = (0, 500)
+    STEP_SIZE_RANGE = (1, 500)
+    GAMMA_RANGE = (0.01, 1.0)
+    GAMMA_PER_STEP_RANGE = (0.9, 1.0)
+
+    def __init__(
+        self,
+        kind: str = "warm-up + cosine",
+        lr: float = 0.1,
+        total_steps: int = 200,
+        warmup_steps: int = 20,
+        step_size: int = 50,
+        gamma: float = 0.5,
+        gamma_per_step: float = 0.98,
+        min_lr_fraction: float = 0.0,
+        log_scale: bool = False,
+    ) -> None:
+        style = {"description_width": "initial"}
+        self.kind = widgets.Dropdown(options=list(KINDS), value=kind, description="schedule", style=style)
+        self.lr = log_slider("η (base / peak)", lr, *self.LR_RANGE)
+        self.total_steps = widgets.IntSlider(value=total_steps, min=self.STEPS_RANGE[0], max=self.STEPS_RANGE[1],
+                                             description="updates T", style=style)
+        self.warmup_steps = widgets.IntSlider(value=warmup_steps, min=self.WARMUP_RANGE[0],
+                                              max=self.WARMUP_RANGE[1], description="warm-up W", style=style)
+        self.step_size = widgets.IntSlider(value=step_size, min=self.STEP_SIZE_RANGE[0],
+                                           max=self.STEP_SIZE_RANGE[1], description="step size", style=style)
+        self.gamma = widgets.FloatSlider(value=gamma, min=self.GAMMA_RANGE[0], max=self.GAMMA_RANGE[1], step=0.01,
+                                         description="γ per step size", readout_format=".2f", style=style)
+        self.gamma_per_step = widgets.FloatSlider(value=gamma_per_step, min=self.GAMMA_PER_STEP_RANGE[0],
+                                                  max=self.GAMMA_PER_STEP_RANGE[1], step=0.001,
+                                                  description="γ per update", readout_format=".3f", style=style)
+        self.min_lr_fraction = widgets.FloatSlider(value=min_lr_fraction, min=0.0, max=1.0, step=0.01,
+                                                   description="η_min / η", readout_format=".2f", style=style)
+        self.log_scale = widgets.Checkbox(value=log_scale, description="log scale", indent=False)
+        #: the controls only some kinds use
+        self.specific = [self.warmup_steps, self.step_size, self.gamma, self.gamma_per_step, self.min_lr_fraction]
+        self.controls = [self.kind, self.lr, self.total_steps, *self.specific, self.log_scale]
+        #: which controls each kind uses (the others are greyed out)
+        self.uses = {
+            "constant": (),
+            "step decay": (self.step_size, self.gamma),
+            "exponential": (self.gamma_per_step,),
+            "cosine": (self.min_lr_fraction,),
+            "warm-up + cosine": (self.warmup_steps, self.min_lr_fraction),
+        }
+
+        figure = Figure(figsize=(7.5, 3.4), dpi=72, layout="constrained")
+        # Room on the sides: the layout is computed once, and a log axis's labels (10⁻⁴) are wider.
+        figure.get_layout_engine().set(w_pad=0.2)
+        self.ax = figure.subplots()
+        (self.curve,) = self.ax.plot([], [], color=COLORS[0], linewidth=2)
+        self.warmup_end = self.ax.axvline(0, color="grey", linestyle=":", linewidth=1)
+        self.ax.set_xlabel("update t")
+        self.ax.set_ylabel("learning rate η_t")
+        # The title shows the call and a few values. It gets two lines now, because the layout is
+        # computed once, at the first draw, and must leave room for both.
+        self.title = self.ax.set_title("the schedule\n(filled in by update)", fontsize=10)
+        self.live = LiveFigure(figure)
+        self.live.animate(self.curve, self.warmup_end, self.title)
+        self.status = widgets.HTML()
+        self.panel = self.live.panel(self.controls, self.update, self.status)
+
+    def schedule(self) -> Schedule:
+        """The schedule the controls describe (raises ValueError for impossible ones, e.g. W ≥ T)."""
+        kind, lr, total = self.kind.value, self.lr.value, self.total_steps.value
+        if kind == "constant":
+            return Constant(lr=lr)
+        if kind == "step decay":
+            return StepDecay(lr=lr, step_size=self.step_size.value, gamma=self.gamma.value)
+        if kind == "exponential":
+            return Exponential(lr=lr, gamma=self.gamma_per_step.value)
+        min_lr = self.min_lr_fraction.value * lr
+        if kind == "cosine":
+            return Cosine(lr=lr, total_steps=total, min_lr=min_lr)
+        return WarmupCosine(lr=lr, warmup_steps=self.warmup_steps.value, total_steps=total, min_lr=min_lr)
+
+    def update(self) -> None:
+        """Compute the schedule, set the curve, and rescale the axes if they must change."""
+        kind = self.kind.value
+        for control in self.specific:
+            control.disabled = control not in self.uses[kind]
+        schedule = self.schedule()
+        total = self.total_steps.value
+        values = schedule.values(total)
+        self.curve.set_data(np.arange(total), values)
+        self.warmup_end.set_visible(kind == "warm-up + cosine")
+        if kind == "warm-up + cosine":
+            self.warmup_end.set_xdata([schedule.warmup_steps, schedule.warmup_steps])
+        self.title.set_text(
+            f"{_call_text(schedule)}\n"
+            f"first update: η₀ = {values[0]:.3g} · last (t = {total - 1}): η = {values[-1]:.3g}"
+        )
+        self._set_axes(values, total)
+
+    def _set_axes(self, values: np.ndarray, total: int) -> None:
+        """New limits or scale only when they change (redrawing the background costs a full draw).
+
+        The top of the learning-rate axis moves in steps (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k;
+        on a log axis, whole decades), so that most moves of η only move the curve.
+        """
+        top = float(values.max())
+        if self.log_scale.value:
+            scale = "log"
+            positive = values[values > 0]
+            low = max(float(positive.min()), top * 1e-6) if positive.size else top * 1e-3
+            ylim = (10.0 ** np.floor(np.log10(low) - 0.3), 10.0 ** np.ceil(np.log10(top) + 0.2))
+        else:
+            scale = "linear"
+            decade = 10.0 ** np.floor(np.log10(top * 1.05))
+            ylim = (0.0, decade * next(step for step in AXIS_STEPS if step * decade >= top * 1.05))
+        xlim = (0.0, float(total - 1))
+        if self.ax.get_yscale() == scale and self.ax.get_ylim() == ylim and self.ax.get_xlim() == xlim:
+            return
+        self.ax.set_yscale(scale)
+        if scale == "linear":  # mantissas on the ticks, the power of ten once at the top: the labels keep their width
+            self.ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+        self.ax.set_ylim(*ylim)
+        self.ax.set_xlim(*xlim)
+        self.live.redraw_background()
+
+    def snapshot(self) -> StaticImage:
+        """The figure as it is now, as a static picture to ``display``."""
+        return self.live.snapshot()
 
 
 # --- schedules and clipping ----------------------------------------------------------------------
@@ -241,27 +370,22 @@ def plot_schedule_runs(runs: Mapping[str, TrainingRecord],
 
     The training loss is measured on the whole training part after each epoch,
     and drawn at the update where that epoch ends. The runs take the colours of
-    ``lessons_lib.figures.lesson08_schedules.plot_schedules`` in the same order;
+    ``plot_schedules`` in the same order;
     ``reference`` (a label and a run) is drawn dashed in black.
     """
-    if not isinstance(runs, Mapping) or not runs or len(runs) > len(COLORS):
-        raise ValueError(f"runs must be a dict: label -> TrainingRecord, with 1 to {len(COLORS)} runs")
-    if reference is not None and (not isinstance(reference, tuple) or len(reference) != 2):
-        raise ValueError(f"reference must be a pair (label, TrainingRecord) or None, got {reference!r}")
     styles = [(label, record, {"color": color}) for (label, record), color in zip(runs.items(), COLORS)]
     if reference is not None:
         styles.append((reference[0], reference[1], {"color": "black", "linestyle": "--"}))
     fig, (ax_lr, ax_loss) = plt.subplots(2, 1, figsize=(8.0, 5.6), layout="constrained", sharex=True,
                                          height_ratios=(1, 1.4))
     for label, record, style in styles:
-        record = check_record(record, f"the run {label!r}")
         ax_lr.plot(np.arange(record.steps_run), record.lrs, label=label, **style)
         epoch_ends = np.minimum(np.arange(record.epochs_run + 1) * record.steps_per_epoch, record.steps_run)
         ax_loss.plot(epoch_ends, record.train_loss, marker=".", label=label, **style)
     ax_lr.set_ylabel("learning rate η_t")
     ax_lr.set_ylim(bottom=0)
     ax_lr.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-    _log_axis(ax_loss)
+    log_axis(ax_loss)
     ax_loss.set_xlabel("update t")
     ax_loss.set_ylabel("training loss (after each epoch)")
     return fig
@@ -275,11 +399,7 @@ def plot_clipping(runs: Mapping[str, TrainingRecord], clip_norm: float, ceiling:
     where its loss or gradient became infinite. ``clip_norm`` is drawn as a
     dotted line on the left.
     """
-    clip_norm = check_positive(clip_norm, "clip_norm")
-    ceiling = check_positive(ceiling, "ceiling")
-    if not isinstance(runs, Mapping) or not runs or len(runs) > len(COLORS):
-        raise ValueError(f"runs must be a dict: label -> TrainingRecord, with 1 to {len(COLORS)} runs")
-    records = {label: check_record(record, f"runs[{label!r}]") for label, record in runs.items()}
+    records = dict(runs)
     fig, (ax_norm, ax_loss) = plt.subplots(1, 2, figsize=(11.0, 3.8), layout="constrained", sharex=True)
     lowest = {ax_norm: clip_norm, ax_loss: ceiling}
     for (label, record), color in zip(records.items(), COLORS):
@@ -294,7 +414,7 @@ def plot_clipping(runs: Mapping[str, TrainingRecord], clip_norm: float, ceiling:
             if (values > 0).any():
                 lowest[ax] = min(lowest[ax], float(values[values > 0].min()))
     for ax in (ax_norm, ax_loss):
-        _log_axis(ax)
+        log_axis(ax)
         ax.set_ylim(lowest[ax] / 2, ceiling)
         ax.set_xlabel("step")
     ax_norm.axhline(clip_norm, color="black", linestyle=":", linewidth=1)
@@ -333,29 +453,9 @@ class LearningRateLab:
     def __init__(self, model: MLP, data: Dataset, rules: Mapping[str, Callable[[float], object]],
                  tuned: Mapping[str, float], rule: str, lr: float, clip: str = "off", epochs: int = 3,
                  batch_size: int = 32, seed: int = 0) -> None:
-        if not isinstance(model, MLP):
-            raise ValueError(f"model must be a lessons_lib.mlp.MLP, got {type(model).__name__}")
-        if not isinstance(data, Dataset) or data.X_val is None:
-            raise ValueError("data must be a lessons_lib.data.Dataset with a validation part "
-                             "(load_digits_classification())")
-        if not isinstance(rules, Mapping) or not rules or not all(callable(make) for make in rules.values()):
-            raise ValueError("rules must be a non-empty dict: optimizer name -> function lr -> rule")
-        if not isinstance(tuned, Mapping) or set(tuned) != set(rules):
-            raise ValueError(f"tuned must give one learning rate for each of {list(rules)}, got {tuned!r}")
-        if rule not in rules:
-            raise ValueError(f"rule must be one of {list(rules)}, got {rule!r}")
         choices = dict(CLIP_CHOICES)
-        if clip not in choices:
-            raise ValueError(f"clip must be one of {list(choices)}, got {clip!r}")
-        lr = check_learning_rate(lr)
-        if not self.LR_RANGE[0] <= lr <= self.LR_RANGE[1]:
-            raise ValueError(f"lr must be between {self.LR_RANGE[0]:g} and {self.LR_RANGE[1]:g} (the slider's range), "
-                             f"got {lr:g}")
-        self.model, self.data, self.rules = model, data, dict(rules)
-        self.tuned = {name: check_learning_rate(value, f"tuned[{name!r}]") for name, value in tuned.items()}
-        self.epochs = check_positive_int(epochs, "epochs")
-        self.batch_size = check_positive_int(batch_size, "batch_size")
-        self.seed = seed
+        self.model, self.data, self.rules, self.tuned = model, data, dict(rules), dict(tuned)
+        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self._reference: dict[str, TrainingRecord] = {}
 
         style = {"description_width": "initial"}
@@ -370,7 +470,7 @@ class LearningRateLab:
         (self.line,) = ax.plot([], [], color="tab:orange", linewidth=1, label="at the chosen η")
         (self.end,) = ax.plot([], [], marker="x", markersize=9, markeredgewidth=2, color="tab:orange",
                               linestyle="none")
-        _log_axis(ax)
+        log_axis(ax)
         ax.set_ylim(*self.LOSS_LIMITS)
         ax.set_xlim(0, steps + 1)
         ax.set_xlabel("step")

@@ -44,8 +44,6 @@ class LiveFigure:
     """
 
     def __init__(self, figure: Figure) -> None:
-        if not isinstance(figure, Figure):
-            raise ValueError(f"figure must be a matplotlib Figure, got {type(figure).__name__}")
         self.figure = figure
         self.canvas = FigureCanvasAgg(figure)
         width, height = figure.get_size_inches() * figure.dpi
@@ -131,12 +129,13 @@ def guarded(update: Callable[[], None], refresh: Callable[[], None], status: wid
     return on_change
 
 
-def log_slider(description: str, value: float, low: float, high: float) -> widgets.FloatLogSlider:
-    """A slider over [low, high] on a log scale (learning rates, ε, weight decay), shown with 3 significant digits."""
-    if not 0 < low <= value <= high:
-        raise ValueError(f"need 0 < low <= value <= high, got low={low}, value={value}, high={high}")
+def log_slider(description: str, value: float, low: float, high: float, **look: object) -> widgets.FloatLogSlider:
+    """A slider over [low, high] on a log scale (learning rates, ε, weight decay), shown with 3 significant digits.
+
+    ``look``: a ``layout`` and a ``style`` shared with other controls (by default, its own).
+    """
+    look.setdefault("style", {"description_width": "initial"})
     return widgets.FloatLogSlider(
         value=value, base=10, min=np.log10(low), max=np.log10(high), step=0.01,
-        description=description, readout_format=".3g", continuous_update=True,
-        style={"description_width": "initial"},
+        description=description, readout_format=".3g", continuous_update=True, **look,
     )

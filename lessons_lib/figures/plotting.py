@@ -1,11 +1,15 @@
-"""Figures of the course: loss surfaces as contour maps, trajectories drawn on them, loss curves.
+"""Figures of the course: loss surfaces as contour maps, trajectories drawn on them, loss curves,
+and what every lesson's figures share: the palette ``COLORS``, log axes (``log_axis``,
+``major_ticks_only``) and tables of text (``format_table``).
 
 Every function takes the axes to draw on (or makes a figure of a fixed size),
 so notebooks stay short and their stored figures are the same on every run.
+These helpers are called by the course's own notebooks: they do not check their arguments.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -15,9 +19,13 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from lessons_lib.runner import Trajectory
 from lessons_lib.surfaces import Surface
+
+#: The palette: one colour per runner (or curve), in this order, the same in every figure of the course.
+COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray")
 
 #: Size of the two-panel figure (map left, loss curves right), in inches.
 RACE_FIGSIZE = (11.0, 4.2)
@@ -26,18 +34,51 @@ RACE_FIGSIZE = (11.0, 4.2)
 SMALLEST_GAP = 1e-16
 
 
-def check_surface_and_trajectories(surface: object, trajectories: object) -> None:
-    """Raise a clear ValueError unless we have a Surface and a list of 2-D trajectories with losses."""
-    if not isinstance(surface, Surface):
-        raise ValueError(f"surface must be a Surface (e.g. get_surface('valley')), got {surface!r}")
-    if isinstance(trajectories, Trajectory) or not all(isinstance(t, Trajectory) for t in trajectories):
-        raise ValueError("trajectories must be a list of Trajectory objects, as returned by runner.run")
-    for trajectory in trajectories:
-        if trajectory.positions.shape[1:] != (2,) or trajectory.losses is None:
-            raise ValueError(
-                f"{trajectory.rule_name}: only runs of one 2-D point on a surface can be drawn here, "
-                f"got positions of shape {trajectory.positions.shape}"
-            )
+def major_ticks_only(ax: Axes) -> None:
+    """No minor ticks on either axis: on log axes they add little at a glance and take half the drawing time."""
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten(value: float, _position: object = None) -> str:
+    """A tick label such as "10⁻³" in plain text (matplotlib's mathtext labels are slow to lay out)."""
+    if value <= 0:
+        return ""
+    exponent = np.log10(value)
+    if abs(exponent - round(exponent)) > 1e-9:
+        return f"{value:g}"
+    return "10" + str(int(round(exponent))).translate(_SUPERSCRIPTS)
+
+
+def log_axis(ax: Axes, which: str = "y", powers_as_text: bool = False) -> None:
+    """Put one axis ("x" or "y") on a log scale, major ticks only; ``powers_as_text``: labelled 10ⁿ in plain text."""
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    axis.set_minor_locator(NullLocator())
+    if powers_as_text:
+        axis.set_major_formatter(FuncFormatter(power_of_ten))
+
+
+def text_width(text: str) -> int:
+    """How many columns ``text`` takes in a monospaced font (combining marks, as in m̂, take none)."""
+    return sum(0 if unicodedata.combining(ch) else 1 for ch in text)
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[object]], left: int = 1) -> str:
+    """``header`` and ``rows`` as text in aligned columns, a rule under the header: the first ``left``
+    columns left-aligned (names, words), the others right-aligned (numbers)."""
+    table = [[str(cell) for cell in row] for row in (header, *rows)]
+    widths = [max(text_width(row[j]) for row in table) for j in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        pads = [" " * (w - text_width(cell)) for cell, w in zip(row, widths)]
+        cells = [cell + pad if j < left else pad + cell for j, (cell, pad) in enumerate(zip(row, pads))]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([line(table[0]), "  ".join("-" * w for w in widths), *(line(row) for row in table[1:])])
 
 
 def loss_grid(surface: Surface, resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,7 +147,6 @@ def draw_lr_sweep(ax: Axes, lrs: np.ndarray, losses: np.ndarray, label: str, col
 
 def plot_race(surface: Surface, trajectories: Sequence[Trajectory]) -> Figure:
     """Trajectories over the contour map (left) and their loss curves (right), in one fixed-size figure."""
-    check_surface_and_trajectories(surface, trajectories)
     fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=RACE_FIGSIZE, layout="constrained")
     draw_contours(ax_map, surface)
     for trajectory in trajectories:

@@ -11,39 +11,43 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from lessons_lib.checks import check_positive_int
-from lessons_lib.figures.plotting import RACE_FIGSIZE, SMALLEST_GAP, check_surface_and_trajectories, draw_contours
+from lessons_lib.figures.live import LiveFigure
+from lessons_lib.figures.plotting import COLORS, RACE_FIGSIZE, SMALLEST_GAP, draw_contours
 from lessons_lib.runner import Trajectory
 from lessons_lib.surfaces import Surface
-from lessons_lib.figures.live import LiveFigure
-
-#: One colour per runner, the same in every figure of the course.
-COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray")
 
 #: The loss axis spans this many decades below its top.
 LOSS_DECADES = 12
 
 
 class LiveRace:
-    """Up to eight runs on a surface, as a ``LiveFigure`` whose paths and curves change in place.
+    """Runs on a surface, as a ``LiveFigure`` whose paths and curves change in place.
 
-    ``labels`` names the runners (their colours follow ``COLORS``); ``show``
-    takes one trajectory per label, or None to hide that runner. A run that
-    diverged is drawn up to its last finite point and named in a note on the map.
+    ``labels`` names the runners; ``show`` takes one trajectory per label, or
+    None to hide that runner. A run that diverged is drawn up to its last
+    finite point and named in a note on the map.
+
+    Colours (``style``): runner k has the k-th colour of ``COLORS`` (the default,
+    for up to eight runners: the same colour whatever is shown); with
+    ``colors_by_order=True``, the runners shown take the colours in the order
+    they are listed, for many runners of which a few race at once (the
+    playground). Past the eighth, the colours come round again, dashed.
     """
 
-    def __init__(self, surface: Surface, labels: Sequence[str], steps: int, dpi: int = 72) -> None:
-        if not 1 <= len(labels) <= len(COLORS):
-            raise ValueError(f"labels must name 1 to {len(COLORS)} runners, got {len(labels)}")
+    def __init__(self, surface: Surface, labels: Sequence[str], steps: int, dpi: int = 72,
+                 colors_by_order: bool = False) -> None:
         figure = Figure(figsize=RACE_FIGSIZE, dpi=dpi, layout="constrained")
         self.ax_map, self.ax_loss = figure.subplots(1, 2)
         self.live = LiveFigure(figure)
         self.labels = list(labels)
+        self.colors_by_order = colors_by_order
         self.paths, self.starts, self.curves = [], [], []
-        for label, color in zip(self.labels, COLORS):
-            (path,) = self.ax_map.plot([], [], marker=".", markersize=3, linewidth=1.2, color=color, label=label)
+        for index, label in enumerate(self.labels):
+            color, linestyle = style(index)
+            (path,) = self.ax_map.plot([], [], marker=".", markersize=3, linewidth=1.2, color=color,
+                                       linestyle=linestyle, label=label)
             (start,) = self.ax_map.plot([], [], marker="o", markersize=5, color=color, linestyle="none")
-            (curve,) = self.ax_loss.plot([], [], color=color, label=label)
+            (curve,) = self.ax_loss.plot([], [], color=color, linestyle=linestyle, label=label)
             self.paths.append(path)
             self.starts.append(start)
             self.curves.append(curve)
@@ -62,8 +66,6 @@ class LiveRace:
 
     def set_surface(self, surface: Surface, steps: int) -> None:
         """Draw a new contour map and step axis (the slow part: call it only when they change)."""
-        check_surface_and_trajectories(surface, [])
-        steps = check_positive_int(steps, "steps")
         for artist in self._contour_artists:
             artist.remove()
         self.surface = surface
@@ -77,12 +79,10 @@ class LiveRace:
         The live image changes at the next ``live.refresh()`` (which a panel's
         callback makes); ``live.snapshot()`` shows the new state at once.
         """
-        if len(trajectories) != len(self.labels):
-            raise ValueError(f"show needs one trajectory (or None) per runner: {len(self.labels)}, got {len(trajectories)}")
         shown = [trajectory for trajectory in trajectories if trajectory is not None]
-        check_surface_and_trajectories(self.surface, shown)
+        if self.colors_by_order:
+            self._color_by_order([t is not None for t in trajectories])
         self._fit_loss_axis(shown)
-        self._update_legend([label for label, t in zip(self.labels, trajectories) if t is not None])
         for trajectory, path, start, curve in zip(trajectories, self.paths, self.starts, self.curves):
             visible = trajectory is not None
             for artist in (path, start, curve):
@@ -93,7 +93,18 @@ class LiveRace:
                 start.set_data(xy[:1, 0], xy[:1, 1])
                 gap = np.maximum(trajectory.losses - self.surface.min_loss, SMALLEST_GAP)
                 curve.set_data(np.arange(len(gap)), gap)
+        # After the visibility: a legend copies its handles' look, visibility included.
+        self._update_legend([label for label, t in zip(self.labels, trajectories) if t is not None])
         self.note.set_text("\n".join(trajectory.message for trajectory in shown if trajectory.diverged))
+
+    def _color_by_order(self, visible: list[bool]) -> None:
+        """The runners shown take the palette in order (before the legend is made: it copies their look)."""
+        for order, index in enumerate(i for i, shown in enumerate(visible) if shown):
+            color, linestyle = style(order)
+            for artist in (self.paths[index], self.curves[index]):
+                artist.set_color(color)
+                artist.set_linestyle(linestyle)
+            self.starts[index].set_color(color)
 
     def _update_legend(self, labels: list[str]) -> None:
         """A legend of the runners shown (redrawn only when that list changes)."""
@@ -117,3 +128,15 @@ class LiveRace:
             self._loss_top = top
             self.ax_loss.set_ylim(top * 10.0**-LOSS_DECADES, top)
             self.live.redraw_background()
+
+
+def style(index: int) -> tuple[str, str]:
+    """The colour and line style of the runner in place ``index``: ``COLORS`` in order, dashed on the second round."""
+    return COLORS[index % len(COLORS)], "-" if index < len(COLORS) else "--"
+
+
+def steps_verdict(trajectory: Trajectory, reached: int | None, not_reached: str) -> str:
+    """What a race's counter says of one runner: "diverges", ``not_reached``, or the step it reached its target."""
+    if trajectory.diverged:
+        return "diverges"
+    return not_reached if reached is None else str(reached)

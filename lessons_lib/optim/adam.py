@@ -1,4 +1,4 @@
-"""Adam and AdamW: momentum's average of g, RMSprop's average of g², bias-corrected."""
+"""Adam, and the two rules that are Adam with other defaults: AdamW and AMSGrad."""
 
 from __future__ import annotations
 
@@ -6,17 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons_lib.checks import (
-    check_beta,
-    check_flag,
-    check_learning_rate,
-    check_non_negative,
-    check_positive,
-    check_state_arrays,
-    check_step_count,
-    check_step_inputs,
-    set_checked,
-)
+from lessons_lib.optim.base import Rule
 
 
 @dataclass(frozen=True)
@@ -32,18 +22,19 @@ class AdamState:
 
 
 @dataclass(frozen=True)
-class Adam:
+class Adam(Rule):
     r"""Adam, as in ``torch.optim.Adam``.
 
     Hyperparameters: learning rate η (``lr``), β₁ (``beta1``), β₂
-    (``beta2``), ε (``eps``), L2 coefficient λ (``weight_decay``),
-    ``amsgrad``, and ``bias_correction`` (a teaching switch; PyTorch always
-    corrects).
+    (``beta2``), ε (``eps``), weight decay λ (``weight_decay``) and its kind
+    (``decoupled_weight_decay``: False, L2 as PyTorch's ``Adam``; True is
+    ``AdamW``), ``amsgrad``, and ``bias_correction`` (a teaching switch;
+    PyTorch always corrects).
 
     One step::
 
         t ← t + 1                            (before use: the first step has t = 1)
-        g ← g + λ θ                          (L2 term, only if λ > 0)
+        g ← g + λ θ,  or  θ ← θ (1 − η λ) if decoupled      (only if λ > 0: ``Rule.decay``)
         m ← β₁ m + (1 − β₁) g
         v ← β₂ v + (1 − β₂) g²
         v_max ← max(v_max, v)                (AMSGrad only; then v_max replaces v below)
@@ -58,9 +49,12 @@ class Adam:
     ε = 1e-7; optax ``adam`` agrees with PyTorch (ε = 1e-8, outside the root,
     plus an optional ``eps_root`` inside it, 0 by default).
 
-    ``weight_decay`` here is L2 regularisation: λθ is added to the gradient,
-    so it passes through m and is divided by √v̂. For decay that skips the
-    adaptive scaling, use ``AdamW``.
+    With L2 the decay λθ passes through m and is divided by √v̂; decoupled,
+    it skips the adaptive scaling (lesson 07).
+
+    Adam's variants subclass it and change a line: ``second_moment`` (the v
+    line), ``m_hat`` or ``adaptive_step`` (v̂ and the step); their ``DELTA``
+    writes the change against ``LINES`` for lesson 09's table.
     """
 
     lr: float = 1e-3
@@ -68,64 +62,52 @@ class Adam:
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
+    decoupled_weight_decay: bool = False
     amsgrad: bool = False
     bias_correction: bool = True
     name: str = "Adam"
+    State = AdamState
+    non_negative = ("v", "v_max")
+    #: Adam's step, one line per row, in the course's notation (lessons 05 and 06).
+    LINES = ("t ← t + 1", "m ← β₁ m + (1 − β₁) g", "v ← β₂ v + (1 − β₂) g²", "m̂ ← m / (1 − β₁ᵗ)",
+             "v̂ ← v / (1 − β₂ᵗ)", "θ ← θ − η m̂ / (√v̂ + ε)")
 
-    def __post_init__(self) -> None:
-        set_checked(self, "lr", check_learning_rate)
-        set_checked(self, "beta1", check_beta)
-        set_checked(self, "beta2", check_beta)
-        set_checked(self, "eps", check_positive)
-        set_checked(self, "weight_decay", check_non_negative)
-        set_checked(self, "amsgrad", check_flag)
-        set_checked(self, "bias_correction", check_flag)
-
-    def init(self, theta: np.ndarray) -> AdamState:
-        """The state before the first step: t = 0 and zero moments."""
-        theta, _ = check_step_inputs(theta, theta)
-        return AdamState(
-            t=0, m=np.zeros_like(theta), v=np.zeros_like(theta), v_max=np.zeros_like(theta) if self.amsgrad else None
-        )
-
-    def step(self, theta: np.ndarray, grad: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
-        """One update; returns the new parameters and the new state."""
-        theta, grad = check_step_inputs(theta, grad)
-        required = ("m", "v", "v_max") if self.amsgrad else ("m", "v")
-        check_state_arrays(state, theta.shape, AdamState, required, non_negative=("v", "v_max"))
-        check_step_count(state.t)
-        return self.update(theta, grad, state)
+    def start(self, theta: np.ndarray) -> AdamState:
+        """t = 0 and zero moments."""
+        v_max = np.zeros_like(theta) if self.amsgrad else None
+        return self.State(t=0, m=np.zeros_like(theta), v=np.zeros_like(theta), v_max=v_max)
 
     def update(self, theta: np.ndarray, g: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
-        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
-        if self.weight_decay != 0:
-            g = g + self.weight_decay * theta  # L2: the decay passes through m and √v̂
-        return self._adaptive_update(theta, g, state)
-
-    def _adaptive_update(self, theta: np.ndarray, g: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
-        """θ ← θ − η m̂ / (√v̂ + ε), shared by Adam and AdamW."""
+        theta, g = self.decay(theta, g)  # L2 or decoupled
         t = state.t + 1
         m = self.beta1 * state.m + (1 - self.beta1) * g
-        v = self.beta2 * state.v + (1 - self.beta2) * g**2
+        v = self.second_moment(state.v, g, m)  # v ← β₂ v + (1 − β₂) g²
         v_max = np.maximum(state.v_max, v) if self.amsgrad else None
-        v_used = v_max if self.amsgrad else v
-        if self.bias_correction:
-            m_hat = m / (1 - self.beta1**t)
-            v_hat = v_used / (1 - self.beta2**t)
-        else:
-            m_hat = m
-            v_hat = v_used
-        theta = theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
-        return theta, AdamState(t=t, m=m, v=v, v_max=v_max)
+        m_hat = self.m_hat(m, g, t, state)  # m̂ = m / (1 − β₁ᵗ)
+        theta = self.adaptive_step(theta, m_hat, v_max if self.amsgrad else v, t)  # θ ← θ − η m̂ / (√v̂ + ε)
+        return theta, self.State(t=t, m=m, v=v, v_max=v_max)
+
+    def second_moment(self, v: np.ndarray, g: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """v ← β₂ v + (1 − β₂) g²."""
+        return self.beta2 * v + (1 - self.beta2) * g**2
+
+    def m_hat(self, m: np.ndarray, g: np.ndarray, t: int, state: AdamState) -> np.ndarray:
+        """m̂ = m / (1 − β₁ᵗ)."""
+        return m / (1 - self.beta1**t) if self.bias_correction else m
+
+    def adaptive_step(self, theta: np.ndarray, m_hat: np.ndarray, v: np.ndarray, t: int) -> np.ndarray:
+        """v̂ = v / (1 − β₂ᵗ),  θ ← θ − η m̂ / (√v̂ + ε)."""
+        v_hat = v / (1 - self.beta2**t) if self.bias_correction else v
+        return theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
 @dataclass(frozen=True)
 class AdamW(Adam):
-    r"""AdamW (decoupled weight decay), as in ``torch.optim.AdamW``.
+    r"""AdamW (decoupled weight decay), as in ``torch.optim.AdamW``: ``Adam`` with other defaults.
 
-    Same hyperparameters as ``Adam``, but ``weight_decay`` (λ, PyTorch's
-    default 0.01) is applied to the parameters directly, before and outside
-    the adaptive step::
+    ``decoupled_weight_decay=True`` and ``weight_decay`` = λ = 0.01
+    (PyTorch's default): the decay is applied to the parameters directly,
+    before and outside the adaptive step::
 
         θ ← θ (1 − η λ)                      (decoupled decay)
         then Adam's step with the plain gradient g (no λθ added to g)
@@ -137,17 +119,25 @@ class AdamW(Adam):
     """
 
     weight_decay: float = 1e-2
+    decoupled_weight_decay: bool = True
     name: str = "AdamW"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.lr * self.weight_decay >= 1:
-            raise ValueError(
-                f"lr * weight_decay must be < 1, got {self.lr} * {self.weight_decay}; "
-                "the decay factor 1 - lr * weight_decay would not be positive"
-            )
 
-    def update(self, theta: np.ndarray, g: np.ndarray, state: AdamState) -> tuple[np.ndarray, AdamState]:
-        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
-        theta = theta * (1 - self.lr * self.weight_decay)  # decoupled: outside m and √v̂
-        return self._adaptive_update(theta, g, state)
+@dataclass(frozen=True)
+class AMSGrad(Adam):
+    r"""AMSGrad (Reddi et al. 2018): ``Adam`` with ``amsgrad=True``, as ``torch.optim.Adam(amsgrad=True)``.
+
+    One step is Adam's, dividing by the largest v seen so far::
+
+        v_max ← max(v_max, v)                ← the line AMSGrad adds to Adam
+        v̂ ← v_max / (1 − β₂ᵗ)                ← the line that differs from Adam
+
+    State: t, m, v and v_max. Each parameter's step size η / √v̂ can only
+    shrink, which the convergence proof of the paper needs. Keras
+    ``Adam(amsgrad=True)`` and optax ``amsgrad`` offer it too.
+    """
+
+    amsgrad: bool = True
+    name: str = "AMSGrad"
+    DELTA = {"v ← β₂ v + (1 − β₂) g²": ("v ← β₂ v + (1 − β₂) g²", "v_max ← max(v_max, v)"),
+             "v̂ ← v / (1 − β₂ᵗ)": ("v̂ ← v_max / (1 − β₂ᵗ)",)}

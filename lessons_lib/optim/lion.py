@@ -6,14 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons_lib.checks import (
-    check_beta,
-    check_learning_rate,
-    check_non_negative,
-    check_state_arrays,
-    check_step_inputs,
-    set_checked,
-)
+from lessons_lib.optim.base import Rule
 
 
 @dataclass(frozen=True)
@@ -25,18 +18,19 @@ class LionState:
 
 
 @dataclass(frozen=True)
-class Lion:
+class Lion(Rule):
     r"""Lion, "evolved sign momentum" (Chen et al. 2023), as in ``lion-pytorch``.
 
     Hyperparameters: learning rate η (``lr``, default 1e-4: a sign step is
     large, so η is usually 3-10 times smaller than for AdamW), β₁
-    (``beta1``, 0.9), β₂ (``beta2``, 0.99), the decoupled decay coefficient
-    λ (``weight_decay``).
+    (``beta1``, 0.9), β₂ (``beta2``, 0.99), the weight decay λ
+    (``weight_decay``), always decoupled.
 
     One step::
 
+        θ ← θ (1 − η λ)                      (decoupled decay)
         c = β₁ m + (1 − β₁) g                ← the lines that differ from Adam
-        θ ← θ − η (sign(c) + λ θ)
+        θ ← θ − η sign(c)
         m ← β₂ m + (1 − β₂) g
 
     State: m, starting at 0.
@@ -46,9 +40,9 @@ class Lion:
     not at all where c = 0, since sign(0) = 0). Two different β's: the
     direction c mixes in more of the new gradient (β₁ = 0.9) than the
     momentum m remembers (β₂ = 0.99). No bias correction: a sign does not
-    care that m starts small. The decay λθ is decoupled, as in AdamW;
-    lion-pytorch writes it θ ← θ (1 − ηλ) before the sign step, the same
-    thing.
+    care that m starts small. The decay is decoupled, as in AdamW, and
+    written as lion-pytorch writes it, before the sign step; the paper's
+    θ ← θ − η (sign(c) + λ θ) is the same thing.
 
     Other frameworks: optax ``lion`` computes sign((1 − β₁) g + β₁ m) and
     updates m the same way; Keras ``Lion`` defaults to η = 1e-3.
@@ -61,32 +55,18 @@ class Lion:
     beta2: float = 0.99
     weight_decay: float = 0.0
     name: str = "Lion"
+    decoupled_weight_decay = True  # not a switch: Lion's decay is always decoupled
+    DELTA = {"t ← t + 1": (), "m ← β₁ m + (1 − β₁) g": ("c = β₁ m + (1 − β₁) g",), "v ← β₂ v + (1 − β₂) g²": (),
+             "m̂ ← m / (1 − β₁ᵗ)": (), "v̂ ← v / (1 − β₂ᵗ)": (),
+             "θ ← θ − η m̂ / (√v̂ + ε)": ("θ ← θ − η sign(c)", "m ← β₂ m + (1 − β₂) g   (β₂ = 0.99: m's own memory)")}
 
-    def __post_init__(self) -> None:
-        set_checked(self, "lr", check_learning_rate)
-        set_checked(self, "beta1", check_beta)
-        set_checked(self, "beta2", check_beta)
-        set_checked(self, "weight_decay", check_non_negative)
-        if self.lr * self.weight_decay >= 1:
-            raise ValueError(
-                f"lr * weight_decay must be < 1, got {self.lr} * {self.weight_decay}; "
-                "the decay factor 1 - lr * weight_decay would not be positive"
-            )
-
-    def init(self, theta: np.ndarray) -> LionState:
-        """The state before the first step: zero momentum."""
-        theta, _ = check_step_inputs(theta, theta)
+    def start(self, theta: np.ndarray) -> LionState:
+        """Zero momentum."""
         return LionState(m=np.zeros_like(theta))
 
-    def step(self, theta: np.ndarray, grad: np.ndarray, state: LionState) -> tuple[np.ndarray, LionState]:
-        """One update; returns the new parameters and the new state."""
-        theta, grad = check_step_inputs(theta, grad)
-        check_state_arrays(state, theta.shape, LionState, required=("m",))
-        return self.update(theta, grad, state)
-
     def update(self, theta: np.ndarray, g: np.ndarray, state: LionState) -> tuple[np.ndarray, LionState]:
-        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
+        theta, g = self.decay(theta, g)
         c = self.beta1 * state.m + (1 - self.beta1) * g
-        theta = theta - self.lr * (np.sign(c) + self.weight_decay * theta)
+        theta = theta - self.lr * np.sign(c)
         m = self.beta2 * state.m + (1 - self.beta2) * g
         return theta, LionState(m=m)

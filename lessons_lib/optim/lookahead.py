@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from lessons_lib.checks import (
-    check_flag,
-    check_number,
-    check_positive_int,
-    check_state_arrays,
-    check_step_count,
-    check_step_inputs,
-)
+from lessons_lib.checks import check_flag, check_number, check_positive_int, check_step_inputs
+from lessons_lib.optim.base import Rule
 
 
 @dataclass(frozen=True)
@@ -28,7 +22,7 @@ class LookaheadState:
 
 
 @dataclass(frozen=True)
-class Lookahead:
+class Lookahead(Rule):
     r"""Lookahead (Zhang et al. 2019, "k steps forward, 1 step back"), wrapping any rule.
 
     Hyperparameters: the inner rule (``inner``, any rule of
@@ -71,6 +65,8 @@ class Lookahead:
     alpha: float = 0.5
     reset_inner_state: bool = False
     name: str = ""
+    DELTA = {"θ ← θ − η m̂ / (√v̂ + ε)": ("θ ← θ − η m̂ / (√v̂ + ε)",  # Lookahead around Adam, for lesson 09
+                                        "every k-th step:  slow ← slow + α (θ − slow),  θ ← slow")}
 
     def __post_init__(self) -> None:
         if isinstance(self.inner, type) or not (
@@ -90,19 +86,14 @@ class Lookahead:
         if self.name == "":
             object.__setattr__(self, "name", f"Lookahead({getattr(self.inner, 'name', type(self.inner).__name__)})")
 
-    def init(self, theta: np.ndarray) -> LookaheadState:
-        """The state before the first step: t = 0, slow weights = θ₀, the inner rule's initial state."""
-        theta, _ = check_step_inputs(theta, theta)
+    def start(self, theta: np.ndarray) -> LookaheadState:
+        """t = 0, slow weights = θ₀, the inner rule's initial state."""
         return LookaheadState(t=0, slow=theta.copy(), inner=self.inner.init(theta))
 
     def step(self, theta: np.ndarray, grad: np.ndarray, state: LookaheadState) -> tuple[np.ndarray, LookaheadState]:
         """One update; returns the new (fast) parameters and the new state."""
         theta, grad = check_step_inputs(theta, grad)
-        if not isinstance(state, LookaheadState):
-            raise ValueError(f"state must be a LookaheadState (from this rule's init), got {type(state).__name__}")
-        # state.inner is the inner rule's business (its step checks it); check the slow weights and t here.
-        check_state_arrays(replace(state, inner=None), theta.shape, LookaheadState, required=("slow",))
-        check_step_count(state.t)
+        state = self.check_state(state, theta)  # t and the slow weights; the inner rule's step checks state.inner
         try:
             return self.update(theta, grad, state)
         except ValueError as error:  # theta and grad are fine, so only the inner state can be wrong
@@ -110,7 +101,6 @@ class Lookahead:
             raise ValueError(f"state.inner does not suit the inner rule {inner_name}: {error}") from None
 
     def update(self, theta: np.ndarray, g: np.ndarray, state: LookaheadState) -> tuple[np.ndarray, LookaheadState]:
-        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
         theta, inner = self.inner.step(theta, g, state.inner)
         t = state.t + 1
         if t % self.k == 0:

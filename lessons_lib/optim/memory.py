@@ -9,7 +9,7 @@
     state_bytes(Adam(), theta)              # {"m": 8000, "v": 8000}
     state_bytes(Lookahead(Adam()), theta)   # {"slow": 8000, "inner.m": 8000, "inner.v": 8000}
 
-Only arrays count (each as big as θ); numbers such as the step count t or
+Only arrays count (as big as θ, or smaller: Adafactor's R and C); numbers such as the step count t or
 NAdam's μ-product are one per rule, not one per parameter, and are left out.
 Some rules make an array only at the first step (SGD's momentum buffer is
 None until then), so the state measured is the one after a first step with
@@ -35,6 +35,9 @@ def _arrays_of(state: Any, prefix: str = "") -> dict[str, np.ndarray]:
             found[prefix + field.name] = np.asarray(value)
         elif is_dataclass(value) and not isinstance(value, type):
             found.update(_arrays_of(value, prefix=f"{prefix}{field.name}."))
+        elif isinstance(value, tuple):  # PerMatrix's states, one per piece: "pieces.0.B"
+            for i, item in enumerate(value):
+                found.update(_arrays_of(item, prefix=f"{prefix}{field.name}.{i}."))
     return found
 
 

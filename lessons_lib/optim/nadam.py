@@ -2,51 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lessons_lib.checks import (
-    check_beta,
-    check_flag,
-    check_learning_rate,
-    check_non_negative,
-    check_number,
-    check_positive,
-    check_state_arrays,
-    check_step_count,
-    check_step_inputs,
-    set_checked,
-)
+from lessons_lib.checks import check_number
+from lessons_lib.optim.adam import Adam, AdamState
 
 
 @dataclass(frozen=True)
-class NAdamState:
-    """What NAdam remembers: the step count t (0 before the first step), the
-    moments m and v (both start at 0), and the number mu_product = μ₁ μ₂ … μ_t
-    (1 before the first step; one number for all parameters, not an array)."""
+class NAdamState(AdamState):
+    """What NAdam remembers: Adam's t, m and v (v_max stays None), and the
+    number mu_product = μ₁ μ₂ … μ_t (1 before the first step; one number for
+    all parameters, not an array)."""
 
-    t: int
-    m: np.ndarray
-    v: np.ndarray
-    mu_product: float
+    mu_product: float = 1.0
 
 
 @dataclass(frozen=True)
-class NAdam:
-    r"""NAdam (Dozat 2016), as in ``torch.optim.NAdam``.
+class NAdam(Adam):
+    r"""NAdam (Dozat 2016), as in ``torch.optim.NAdam``: Adam with a look-ahead m̂.
 
-    Hyperparameters: learning rate η (``lr``, PyTorch's default 2e-3), β₁
-    (``beta1``), β₂ (``beta2``), ε (``eps``), the momentum decay ψ
-    (``momentum_decay``, 0.004), the coefficient λ (``weight_decay``) and
-    ``decoupled_weight_decay`` (False: λθ is added to g, L2; True: the
-    weights shrink by (1 − ηλ) first, as in AdamW -- PyTorch's NAdamW).
+    Hyperparameters: Adam's (without ``amsgrad`` and ``bias_correction``),
+    with PyTorch's default η = 2e-3, and the momentum decay ψ
+    (``momentum_decay``, 0.004). ``decoupled_weight_decay=True`` is
+    PyTorch's NAdamW.
 
     One step::
 
         t ← t + 1
-        g ← g + λ θ                         (L2, only if λ > 0 and not decoupled)
-        θ ← θ (1 − η λ)                     (only if λ > 0 and decoupled)
+        g ← g + λ θ,  or  θ ← θ (1 − η λ) if decoupled      (only if λ > 0: ``Rule.decay``)
         μ_t = β₁ (1 − ½ · 0.96^(t ψ)),   μ_{t+1} = β₁ (1 − ½ · 0.96^((t+1) ψ))
         Π_t = μ₁ μ₂ … μ_t                   (the state's mu_product)
         m ← β₁ m + (1 − β₁) g
@@ -57,8 +42,8 @@ class NAdam:
 
     State: t, m, v, and the number Π_t.
 
-    The line that differs from Adam is m̂. Adam uses m / (1 − β₁ᵗ), the
-    average *including* this gradient; NAdam looks one step ahead, as
+    The line that differs from Adam is m̂ (``m_hat``). Adam uses m / (1 − β₁ᵗ),
+    the average *including* this gradient; NAdam looks one step ahead, as
     Nesterov momentum does: the next step's share μ_{t+1} of the average
     plus this gradient's own share (1 − μ_t), each bias-corrected. With a
     constant μ_t = β₁ (so Π_t = β₁ᵗ) this is optax's form, below.
@@ -76,45 +61,13 @@ class NAdam:
     """
 
     lr: float = 2e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    momentum_decay: float = 4e-3
-    weight_decay: float = 0.0
-    decoupled_weight_decay: bool = False
+    amsgrad: bool = field(default=False, init=False, repr=False)
+    bias_correction: bool = field(default=True, init=False, repr=False)
     name: str = "NAdam"
-
-    def __post_init__(self) -> None:
-        set_checked(self, "lr", check_learning_rate)
-        set_checked(self, "beta1", check_beta)
-        set_checked(self, "beta2", check_beta)
-        set_checked(self, "eps", check_positive)
-        set_checked(self, "momentum_decay", check_non_negative)
-        set_checked(self, "weight_decay", check_non_negative)
-        set_checked(self, "decoupled_weight_decay", check_flag)
-        if self.decoupled_weight_decay and self.lr * self.weight_decay >= 1:
-            raise ValueError(
-                f"lr * weight_decay must be < 1 with decoupled_weight_decay, got {self.lr} * {self.weight_decay}; "
-                "the decay factor 1 - lr * weight_decay would not be positive"
-            )
-
-    def init(self, theta: np.ndarray) -> NAdamState:
-        """The state before the first step: t = 0, zero moments, Π₀ = 1."""
-        theta, _ = check_step_inputs(theta, theta)
-        return NAdamState(t=0, m=np.zeros_like(theta), v=np.zeros_like(theta), mu_product=1.0)
-
-    def step(self, theta: np.ndarray, grad: np.ndarray, state: NAdamState) -> tuple[np.ndarray, NAdamState]:
-        """One update; returns the new parameters and the new state."""
-        theta, grad = check_step_inputs(theta, grad)
-        if not isinstance(state, NAdamState):
-            raise ValueError(f"state must be a NAdamState (from this rule's init), got {type(state).__name__}")
-        # mu_product is a number, not an array: check the arrays without it, then the number.
-        check_state_arrays(replace(state, mu_product=None), theta.shape, NAdamState, ("m", "v"), non_negative=("v",))
-        check_step_count(state.t)
-        mu_product = check_number("state.mu_product", state.mu_product)
-        if not 0 <= mu_product <= 1:
-            raise ValueError(f"state.mu_product must be in [0, 1] (a product of momenta μ < 1), got {mu_product}")
-        return self.update(theta, grad, replace(state, mu_product=mu_product))
+    momentum_decay: float = 4e-3
+    State = NAdamState
+    DELTA = {"t ← t + 1": ("t ← t + 1", "μ_t = β₁ (1 − ½ · 0.96^(tψ)),  Π_t = μ₁ μ₂ … μ_t"),
+             "m̂ ← m / (1 − β₁ᵗ)": ("m̂ ← μ_{t+1} m / (1 − Π_t μ_{t+1}) + (1 − μ_t) g / (1 − Π_t)",)}
 
     def momentum_at(self, t: int) -> float:
         """μ_t = β₁ (1 − ½ · 0.96^(t ψ)), the momentum of step t (a whole number >= 0)."""
@@ -122,20 +75,22 @@ class NAdam:
             raise ValueError(f"t must be a whole number >= 0, got {t!r}")
         return self.beta1 * (1.0 - 0.5 * 0.96 ** (int(t) * self.momentum_decay))
 
+    def check_state(self, state: NAdamState, theta: np.ndarray) -> NAdamState:
+        """Adam's checks, and Π_t, a number in [0, 1]."""
+        state = super().check_state(state, theta)
+        mu_product = check_number("state.mu_product", state.mu_product)
+        if not 0 <= mu_product <= 1:
+            raise ValueError(f"state.mu_product must be in [0, 1] (a product of momenta μ < 1), got {mu_product}")
+        return replace(state, mu_product=mu_product)
+
     def update(self, theta: np.ndarray, g: np.ndarray, state: NAdamState) -> tuple[np.ndarray, NAdamState]:
-        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
-        t = state.t + 1
-        if self.weight_decay != 0:
-            if self.decoupled_weight_decay:
-                theta = theta * (1 - self.lr * self.weight_decay)
-            else:
-                g = g + self.weight_decay * theta
-        mu = self.momentum_at(t)
-        mu_next = self.momentum_at(t + 1)
-        mu_product = state.mu_product * mu
-        m = self.beta1 * state.m + (1 - self.beta1) * g
-        v = self.beta2 * state.v + (1 - self.beta2) * g**2
-        m_hat = mu_next * m / (1 - mu_product * mu_next) + (1 - mu) * g / (1 - mu_product)
-        v_hat = v / (1 - self.beta2**t)
-        theta = theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
-        return theta, NAdamState(t=t, m=m, v=v, mu_product=mu_product)
+        """Adam's step with NAdam's m̂; the new state also keeps Π_t = Π_{t−1} μ_t."""
+        theta, new = super().update(theta, g, state)
+        mu_product = state.mu_product * self.momentum_at(new.t)
+        return theta, NAdamState(t=new.t, m=new.m, v=new.v, mu_product=mu_product)
+
+    def m_hat(self, m: np.ndarray, g: np.ndarray, t: int, state: NAdamState) -> np.ndarray:
+        """m̂ = μ_{t+1} m / (1 − Π_t μ_{t+1}) + (1 − μ_t) g / (1 − Π_t): the line that differs from Adam."""
+        mu, mu_next = self.momentum_at(t), self.momentum_at(t + 1)
+        mu_product = state.mu_product * mu  # Π_t
+        return mu_next * m / (1 - mu_product * mu_next) + (1 - mu) * g / (1 - mu_product)

@@ -6,40 +6,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessons_lib.checks import (
-    check_beta,
-    check_flag,
-    check_learning_rate,
-    check_non_negative,
-    check_positive,
-    check_state_arrays,
-    check_step_inputs,
-    set_checked,
-)
+from lessons_lib.optim.base import Rule
 
 
 @dataclass(frozen=True)
 class RMSpropState:
-    """What RMSprop remembers: v, the average of g² (starts at 0); ḡ, the
-    average of g (only when centered, else None); b, the momentum buffer
+    """What RMSprop remembers: v, the average of g² (starts at 0); ḡ (``g_avg``),
+    the average of g (only when centered, else None); b, the momentum buffer
     (only when momentum > 0, else None)."""
 
-    square_avg: np.ndarray
-    grad_avg: np.ndarray | None = None
-    momentum_buffer: np.ndarray | None = None
+    v: np.ndarray
+    g_avg: np.ndarray | None = None
+    b: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
-class RMSprop:
+class RMSprop(Rule):
     r"""RMSprop, as in ``torch.optim.RMSprop``.
 
     Hyperparameters: learning rate η (``lr``), decay β (``beta``; PyTorch
     calls it ``alpha``, Keras ``rho``, optax ``decay``), ε (``eps``),
-    momentum μ, ``centered``, L2 coefficient λ (``weight_decay``).
+    momentum μ, ``centered``, weight decay λ (``weight_decay``) and its kind
+    (``decoupled_weight_decay``, False: L2 as in PyTorch).
 
     One step::
 
-        g ← g + λ θ                          (only if λ > 0)
+        g ← g + λ θ,  or  θ ← θ (1 − η λ) if decoupled      (only if λ > 0: ``Rule.decay``)
         v ← β v + (1 − β) g²
         ḡ ← β ḡ + (1 − β) g                  (only if centered)
         r ← √max(v − ḡ², 0) + ε  if centered,  else  r ← √v + ε
@@ -64,51 +56,22 @@ class RMSprop:
     momentum: float = 0.0
     centered: bool = False
     weight_decay: float = 0.0
+    decoupled_weight_decay: bool = False
     name: str = "RMSprop"
+    non_negative = ("v",)
 
-    def __post_init__(self) -> None:
-        set_checked(self, "lr", check_learning_rate)
-        set_checked(self, "beta", check_beta)
-        set_checked(self, "eps", check_positive)
-        set_checked(self, "momentum", check_beta)
-        set_checked(self, "centered", check_flag)
-        set_checked(self, "weight_decay", check_non_negative)
-
-    def init(self, theta: np.ndarray) -> RMSpropState:
-        """The state before the first step: zero averages (and zero momentum buffer)."""
-        theta, _ = check_step_inputs(theta, theta)
-        return RMSpropState(
-            square_avg=np.zeros_like(theta),
-            grad_avg=np.zeros_like(theta) if self.centered else None,
-            momentum_buffer=np.zeros_like(theta) if self.momentum > 0 else None,
-        )
-
-    def step(self, theta: np.ndarray, grad: np.ndarray, state: RMSpropState) -> tuple[np.ndarray, RMSpropState]:
-        """One update; returns the new parameters and the new state."""
-        theta, grad = check_step_inputs(theta, grad)
-        required = ["square_avg"]
-        if self.centered:
-            required.append("grad_avg")
-        if self.momentum > 0:
-            required.append("momentum_buffer")
-        check_state_arrays(state, theta.shape, RMSpropState, tuple(required), non_negative=("square_avg",))
-        return self.update(theta, grad, state)
+    def start(self, theta: np.ndarray) -> RMSpropState:
+        """Zero averages (and a zero momentum buffer)."""
+        zeros = np.zeros_like
+        return RMSpropState(v=zeros(theta), g_avg=zeros(theta) if self.centered else None,
+                            b=zeros(theta) if self.momentum > 0 else None)
 
     def update(self, theta: np.ndarray, g: np.ndarray, state: RMSpropState) -> tuple[np.ndarray, RMSpropState]:
-        """The rule itself, on checked inputs (``step`` checks them and calls this)."""
-        if self.weight_decay != 0:
-            g = g + self.weight_decay * theta
-        v = self.beta * state.square_avg + (1 - self.beta) * g**2
-        if self.centered:
-            g_avg = self.beta * state.grad_avg + (1 - self.beta) * g
-            r = np.sqrt(np.maximum(v - g_avg**2, 0)) + self.eps
-        else:
-            g_avg = None
-            r = np.sqrt(v) + self.eps
-        if self.momentum > 0:
-            b = self.momentum * state.momentum_buffer + g / r
-            theta = theta - self.lr * b
-        else:
-            b = None
-            theta = theta - self.lr * g / r
-        return theta, RMSpropState(square_avg=v, grad_avg=g_avg, momentum_buffer=b)
+        theta, g = self.decay(theta, g)
+        v = self.beta * state.v + (1 - self.beta) * g**2
+        g_avg = self.beta * state.g_avg + (1 - self.beta) * g if self.centered else None
+        r = np.sqrt(np.maximum(v - g_avg**2, 0)) + self.eps if self.centered else np.sqrt(v) + self.eps
+        if self.momentum == 0:
+            return theta - self.lr * g / r, RMSpropState(v=v, g_avg=g_avg)
+        b = self.momentum * state.b + g / r
+        return theta - self.lr * b, RMSpropState(v=v, g_avg=g_avg, b=b)

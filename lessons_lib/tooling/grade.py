@@ -13,8 +13,9 @@ notebooks (``submissions/ada/01_gradient_descent.ipynb``, ...). Every notebook i
    each cell limited to ``--timeout`` seconds, errors allowed (the submission file is
    only ever read, and nothing is written into the submissions folder);
 3. followed, in the same kernel, by the graded test cells of the instructor's source
-   notebook (``exercises/source/``): a test scores its points if it runs without
-   error, else 0, with the error's first line as the reason.
+   notebook (``--source``, by default ``exercises/source/`` in the current directory):
+   a test scores its points if it runs without error, else 0, with the error's first
+   line as the reason.
 
 The gradebook has one row per student: the points of every test
 (``01_gradient_descent:gd_step_trajectory``), a total per exercise, the total, the
@@ -48,7 +49,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 
-from lessons_lib.tooling.student_notebooks import EXERCISE_KEY, EXERCISES_DIR, GradedTest, graded_tests, is_graded_test
+from lessons_lib.tooling.student_notebooks import (EXERCISE_KEY, SOURCE_DIR, GradedTest, graded_tests,
+                                                    is_graded_test, missing_folder, source_notebooks)
 from lessons_lib.tooling.notebooks import cell_source
 
 #: Longest reason kept for one failed test or cell, and for a student's whole feedback text.
@@ -85,10 +87,14 @@ class StudentGrade:
 # --- which notebook is which exercise ------------------------------------------------------
 
 
-def load_exercises(source_dir: Path = EXERCISES_DIR / "source") -> dict[str, list[GradedTest]]:
-    """The graded tests of every source notebook, by exercise name (the file stem), in order."""
+def load_exercises(source_dir: Path = SOURCE_DIR) -> dict[str, list[GradedTest]]:
+    """The graded tests of every source notebook, by exercise name (the file stem), in order.
+
+    ``source_dir`` defaults to ``exercises/source`` in the current directory; FileNotFoundError
+    with a clear message if it is not a folder.
+    """
     exercises = {}
-    for path in sorted(Path(source_dir).glob("*.ipynb")):
+    for path in source_notebooks(source_dir):
         exercises[path.stem] = graded_tests(nbformat.read(path, as_version=4))
     return exercises
 
@@ -195,6 +201,9 @@ def _make_client(notebook: nbformat.NotebookNode, work: str, timeout: int, repli
         error_on_timeout={"ename": "Timeout", "evalue": f"stopped after {timeout} s (an endless loop?)"},
         on_cell_executed=remember,
         record_timing=False,
+        # No output is kept, so there is nothing to wait for on IOPub once a cell's reply is in; after a
+        # timeout, nbclient would otherwise wait 4 s more for a kernel that may be looping still.
+        iopub_timeout=1,
         shutdown_kernel="immediate",  # a kernel stuck in a loop would not shut down politely
         resources={"metadata": {"path": work}},
     )
@@ -384,8 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=30, help="whole seconds allowed per cell (default 30)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="notebooks graded at the same time (default: the number of CPUs)")
-    parser.add_argument("--source", type=Path, default=EXERCISES_DIR / "source",
-                        help="the instructor's source notebooks, with the graded tests (default exercises/source)")
+    parser.add_argument("--source", type=Path, default=SOURCE_DIR,
+                        help="the instructor's source notebooks, with the graded tests "
+                             "(default: exercises/source, in the current directory)")
     parser.add_argument("--quiet", action="store_true", help="no progress line per notebook")
     args = parser.parse_args(argv)
 
@@ -398,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"the folder of --out {args.out} does not exist")
     if args.timeout < 1 or args.jobs < 1:
         parser.error("--timeout and --jobs must be at least 1")
+    problem = missing_folder(args.source, "the source notebooks' folder", "--source")
+    if problem:
+        parser.error(problem)
     exercises = load_exercises(args.source)
     if not exercises:
         parser.error(f"no source notebooks in {args.source}")

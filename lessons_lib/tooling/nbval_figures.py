@@ -1,14 +1,19 @@
 """A pytest plugin (loaded with ``-p lessons_lib.tooling.nbval_figures``) for the notebook checks.
 
-1. Every kernel that nbval starts inherits ``PYTHONHASHSEED=0``, so the printing
-   order of sets is the same on every run.
+1. It sets ``PYTHONHASHSEED=0`` and ``OPENBLAS_NUM_THREADS=1`` in the environment as soon as
+   pytest loads it, before any worker or kernel starts: every kernel that nbval starts,
+   and every pytest-xdist worker (``-n 2``), inherits them, so the printing order of sets,
+   and the order in which tests are collected, is the same on every run and every worker.
 2. nbval compares text outputs only (stdout, text/plain, text/html). Here its
    comparison is extended so that each stored figure is also compared with a
    fresh rendering, with a small tolerance (``notebooks.figure_mismatches``).
+3. Every notebook cell nbval checks is marked ``notebooks`` and ``slow`` (markers
+   registered in pyproject.toml), so ``-m "not slow"`` leaves the notebooks out.
 """
 
 import os
 
+import pytest
 from nbval.plugin import IPyNbCell
 
 from lessons_lib.tooling.notebooks import DETERMINISTIC_ENV, figure_mismatches
@@ -27,3 +32,11 @@ def compare_text_and_figures(self: IPyNbCell, test: list, ref: list, skip_compar
 
 
 IPyNbCell.compare_outputs = compare_text_and_figures
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark nbval's notebook cells ``notebooks`` and ``slow``."""
+    for item in items:
+        if isinstance(item, IPyNbCell):
+            item.add_marker(pytest.mark.notebooks)
+            item.add_marker(pytest.mark.slow)

@@ -9,7 +9,10 @@ For maintainers, not learners. Three jobs:
   with code cells that were never executed, executed out of order, or that
   stored an error nobody marked as intended.
 * ``figure_mismatches`` compares the figures of two runs of a cell with a
-  small tolerance (nbval compares text only; ``tests/conftest.py`` adds this).
+  small tolerance (nbval compares text only; ``nbval_figures`` adds this).
+
+Kernels start quietly (``QUIET_KERNEL``): ipykernel's warning at every start, that it
+runs over TCP without encryption, is not printed; its errors are.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ RAISES_MARKER = "# NBVAL_RAISES_EXCEPTION"
 #: than two, and it keeps every sum in one order.
 DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
 
+#: Extra command-line arguments of every kernel we start. ipykernel logs a warning at every start
+#: ("Kernel is running over TCP without encryption": the kernel listens on 127.0.0.1 only, as
+#: JupyterLab's do); the kernel's own log keeps its errors, and a cell's errors and warnings
+#: still come back in its outputs.
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+
 
 def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
     """Run the notebook at ``path`` in a fresh kernel, top to bottom, and return it with its new outputs.
@@ -54,6 +63,7 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent.resolve())}},
         record_timing=False,  # timestamps would change the file on every run
+        extra_arguments=list(QUIET_KERNEL),
     )
     client.execute()
     return notebook

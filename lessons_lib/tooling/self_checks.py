@@ -50,10 +50,15 @@ from lessons_lib.optim import (
     EMAMomentumState,
     Lion,
     LionState,
+    Muon,
+    MuonState,
     RMSprop,
     RMSpropState,
     SGDState,
 )
+from lessons_lib.mlp import MLP
+from lessons_lib.optim.muon import QUINTIC
+from lessons_lib.optim.muon import newton_schulz as _newton_schulz
 from lessons_lib.schedules import WarmupCosine
 
 __all__ = ["check", "check_answer", "CheckResult", "CaseResult", "EXERCISES", "QUESTIONS"]
@@ -142,7 +147,9 @@ class Case:
     ``calls`` is a list of keyword arguments, one call each. With ``chain = n > 0``
     the case is a trajectory of n steps instead: the first step gets ``calls[0]``,
     each later step the previous step's outputs (same names), and every step
-    ``grad = gradient(theta)``. ``key`` is what hidden tests select cases by.
+    ``grad = gradient(theta)`` (``parameter`` names the argument the gradient is
+    taken at, ``theta`` unless the function calls it otherwise, e.g. ``W``).
+    ``key`` is what hidden tests select cases by.
     """
 
     key: str
@@ -151,14 +158,22 @@ class Case:
     hint: str
     chain: int = 0  # number of chained steps (0: independent calls)
     gradient: Callable[[np.ndarray], np.ndarray] | None = None
+    parameter: str = "theta"  # the argument a trajectory's gradient is taken at
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A common wrong version of a rule, and what to tell someone whose code behaves like it."""
+    """A common wrong version of a rule, and what to tell someone whose code behaves like it.
+
+    ``tolerance``: None to recognise the mistake only when the student's numbers equal its own
+    (as closely as a right answer must equal the reference); a relative tolerance for a mistake
+    that changes only the last digits, such as float32 arithmetic, whose rounding differs from
+    one way of writing the code to another.
+    """
 
     function: Callable
     hint: str
+    tolerance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -283,8 +298,8 @@ MINIBATCH = Exercise(
 
 
 def _momentum_reference(theta, grad, buffer, lr, momentum):
-    theta, state = SGD(lr=lr, momentum=momentum).step(theta, grad, SGDState(momentum_buffer=buffer))
-    return theta, state.momentum_buffer
+    theta, state = SGD(lr=lr, momentum=momentum).step(theta, grad, SGDState(b=buffer))
+    return theta, state.b
 
 
 def _momentum_cases(rng: np.random.Generator) -> list[Case]:
@@ -328,8 +343,8 @@ MOMENTUM = Exercise(
 
 
 def _ema_reference(theta, grad, velocity, lr, beta):
-    theta, state = EMAMomentum(lr=lr, beta=beta).step(theta, grad, EMAMomentumState(velocity=velocity))
-    return theta, state.velocity
+    theta, state = EMAMomentum(lr=lr, beta=beta).step(theta, grad, EMAMomentumState(v=velocity))
+    return theta, state.v
 
 
 def _ema_cases(rng: np.random.Generator) -> list[Case]:
@@ -380,8 +395,8 @@ _EPS_INSIDE = "ε is inside your square root; it goes outside: add it to √(…
 
 
 def _adagrad_reference(theta, grad, sum_sq, lr, eps):
-    theta, state = AdaGrad(lr=lr, eps=eps).step(theta, grad, AdaGradState(sum_of_squares=sum_sq))
-    return theta, state.sum_of_squares
+    theta, state = AdaGrad(lr=lr, eps=eps).step(theta, grad, AdaGradState(s=sum_sq))
+    return theta, state.s
 
 
 def _adagrad_cases(rng: np.random.Generator) -> list[Case]:
@@ -424,8 +439,8 @@ ADAGRAD = Exercise(
 
 
 def _rmsprop_reference(theta, grad, square_avg, lr, beta, eps):
-    theta, state = RMSprop(lr=lr, beta=beta, eps=eps).step(theta, grad, RMSpropState(square_avg=square_avg))
-    return theta, state.square_avg
+    theta, state = RMSprop(lr=lr, beta=beta, eps=eps).step(theta, grad, RMSpropState(v=square_avg))
+    return theta, state.v
 
 
 def _rmsprop_cases(rng: np.random.Generator) -> list[Case]:
@@ -882,6 +897,307 @@ LION = Exercise(
     ),
 )
 
+
+# Newton–Schulz, a Muon step and the Muon/AdamW split (lesson 11) -----------------------------
+
+_CUBIC = (1.5, -0.5, 0.0)
+_FLOAT32_HINT = ("your numbers agree with the reference to about 6 digits, not 15: part of your arithmetic ran in "
+                 "float32 (astype(np.float32), np.float32(...), a float32 array). torch's Muon casts to bfloat16 for "
+                 "speed; here compute in float64, numpy's default, and the check compares to 1e-7.")
+
+
+def _newton_schulz_reference(G, steps, eps):
+    return _newton_schulz(G, steps, eps)
+
+
+def _matrix(rng: np.random.Generator, shape: tuple[int, int], scale: float = 1.0) -> np.ndarray:
+    """A random matrix of two-decimal entries in [−2, 2], times ``scale``."""
+    return scale * _values(rng, shape, -2, 2)
+
+
+def _newton_schulz_cases(rng: np.random.Generator) -> list[Case]:
+    tiny, small = _matrix(rng, (3, 4), 1e-9), _matrix(rng, (5, 3), 1e-8)  # norms below 7e-9 and 8e-8
+    return [
+        Case("wide", "a wide 3×5 matrix, 5 steps, ε = 1e-7",
+             [dict(G=_matrix(rng, (3, 5)), steps=5, eps=1e-7)],
+             "X = G / max(‖G‖_F, ε) with ‖G‖_F = √(Σ G²); then `steps` times: A = X Xᵀ, X ← aX + (bA + cA²)X, "
+             "with (a, b, c) = (3.4445, −4.7750, 2.0315)."),
+        Case("tall", "a tall 6×3 matrix (more rows than columns), 5 steps, ε = 1e-7",
+             [dict(G=_matrix(rng, (6, 3)), steps=5, eps=1e-7)],
+             "for a tall G, work on Gᵀ (wide) and transpose the result back: return an array shaped like G."),
+        Case("one_step", "one step (steps = 1) on a 4×6 matrix, ε = 1e-6",
+             [dict(G=_matrix(rng, (4, 6)), steps=1, eps=1e-6)],
+             "run the iteration exactly `steps` times (here once): X ← aX + (bA + cA²)X with A = X Xᵀ."),
+        Case("many_steps", "ten steps on a tall 5×2 matrix, ε = 1e-7",
+             [dict(G=_matrix(rng, (5, 2)), steps=10, eps=1e-7)],
+             "run the iteration `steps` times, as given (here 10), not a fixed number."),
+        Case("tiny_norm", f"a 3×4 matrix of norm {np.linalg.norm(tiny):.1e}, below ε = 1e-7",
+             [dict(G=tiny, steps=5, eps=1e-7)],
+             "ε is a floor: divide by max(‖G‖_F, ε). Here ‖G‖_F < ε, so X = G / ε."),
+        Case("tiny_norm_other_eps", f"a tall 5×3 matrix of norm {np.linalg.norm(small):.1e}, below ε = 1e-6, 6 steps",
+             [dict(G=small, steps=6, eps=1e-6)],
+             "use the ε you are given: X = G / max(‖G‖_F, ε), here G / ε with ε = 1e-6."),
+    ]
+
+
+def _newton_schulz_like(G, steps, eps, *, norm="frobenius", floor="clamp", coefficients=QUINTIC, fixed_steps=None,
+                        fixed_eps=None, transpose_back=True, float32=False):
+    """A deliberately configurable Newton–Schulz, used only to recognise mistakes."""
+    X = np.asarray(G, dtype=np.float32 if float32 else float)
+    a, b, c = (np.float32(k) for k in coefficients) if float32 else coefficients
+    eps = eps if fixed_eps is None else fixed_eps
+    tall = X.shape[0] > X.shape[1]
+    if tall:
+        X = X.T
+    size = {"frobenius": lambda: np.linalg.norm(X), "spectral": lambda: np.linalg.norm(X, 2),
+            "max": lambda: np.max(np.abs(X)), "none": lambda: 1.0}[norm]()
+    if norm != "none":
+        X = X / {"clamp": max(size, eps), "add": size + eps, "none": size}[floor]
+    for _ in range(steps if fixed_steps is None else fixed_steps):
+        A = X @ X.T
+        X = a * X + (b * A + c * A @ A) @ X
+    return X.T if (tall and transpose_back) else X
+
+
+def _newton_schulz_mistake(**flags) -> Callable:
+    def newton_schulz(G, steps, eps):
+        return _newton_schulz_like(G, steps, eps, **flags)
+    return newton_schulz
+
+
+NEWTON_SCHULZ = Exercise(
+    "newton_schulz", "newton_schulz(G, steps=5, eps=1e-7) -> X", ("X",), _newton_schulz_reference,
+    _newton_schulz_cases,
+    (
+        Mistake(_newton_schulz_mistake(transpose_back=False),
+                "you worked on Gᵀ for a tall G (right) but returned it as it was: transpose the result back, "
+                "so that it has G's shape."),
+        Mistake(_newton_schulz_mistake(norm="spectral"),
+                "you divided by the spectral norm (the largest singular value, np.linalg.norm(G, 2)). Divide by "
+                "the Frobenius norm ‖G‖_F = √(Σ G²), np.linalg.norm(G) with no ord, as torch does."),
+        Mistake(_newton_schulz_mistake(norm="max"),
+                "you divided by the largest entry |G_ij|. Divide by the Frobenius norm ‖G‖_F = √(Σ G²) "
+                "(np.linalg.norm(G)): it is at least the largest singular value, so every σ starts at most 1."),
+        Mistake(_newton_schulz_mistake(norm="none"),
+                "normalise first: X = G / max(‖G‖_F, ε), so that every singular value starts at most 1 "
+                "(larger ones blow up under the iteration)."),
+        Mistake(_newton_schulz_mistake(coefficients=_CUBIC),
+                "those are the classical cubic's coefficients, X ← 1.5X − 0.5 A X. torch uses Keller Jordan's "
+                "quintic: (a, b, c) = (3.4445, −4.7750, 2.0315), X ← aX + (bA + cA²)X."),
+        Mistake(_newton_schulz_mistake(coefficients=(QUINTIC[0], QUINTIC[2], QUINTIC[1])),
+                "b and c are swapped: b = −4.7750 multiplies A, c = 2.0315 multiplies A² (A = X Xᵀ)."),
+        Mistake(_newton_schulz_mistake(floor="add"),
+                "ε is a floor, not a term: torch divides by max(‖G‖_F, ε) (a clamp); ‖G‖_F + ε (Keller Jordan's "
+                "form) differs when ‖G‖_F is tiny, as here."),
+        Mistake(_newton_schulz_mistake(floor="none"),
+                "‖G‖_F is below ε here: divide by max(‖G‖_F, ε), which is ε, not by ‖G‖_F itself."),
+        Mistake(_newton_schulz_mistake(fixed_eps=1e-7),
+                "use the eps argument you are given: your code divided as if ε were always 1e-7 (the default)."),
+        Mistake(_newton_schulz_mistake(fixed_steps=5),
+                "use the steps argument: your code ran 5 iterations whatever `steps` said."),
+        Mistake(_newton_schulz_mistake(float32=True), _FLOAT32_HINT, tolerance=1e-4),
+    ),
+)
+
+
+def _muon_reference(W, grad, B, lr, momentum, nesterov, weight_decay, ns_steps):
+    rule = Muon(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, ns_steps=ns_steps)
+    W, state = rule.step(W, grad, MuonState(B=B))
+    return W, state.B
+
+
+def _quadratic_gradient(target: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The gradient W − T of ½‖W − T‖²."""
+    return lambda W: W - target
+
+
+def _muon_cases(rng: np.random.Generator) -> list[Case]:
+    def state(shape, **hyper):
+        return dict(W=_matrix(rng, shape), grad=_matrix(rng, shape), B=_values(rng, shape, -0.5, 0.5), **hyper)
+
+    first = dict(W=_matrix(rng, (3, 5)), grad=_matrix(rng, (3, 5)), B=np.zeros((3, 5)))
+    target = _matrix(rng, (4, 3))
+    start = dict(W=_matrix(rng, (4, 3)), grad=None, B=np.zeros((4, 3)), lr=0.02, momentum=0.95, nesterov=True,
+                 weight_decay=0.1, ns_steps=5)
+    return [
+        Case("first_step", "first step of a wide 3×5 W, from B = 0",
+             [dict(first, lr=0.02, momentum=0.95, nesterov=True, weight_decay=0.0, ns_steps=5)],
+             "B ← μB + (1 − μ)g; U = (1 − μ)g + μB (the new B); O = newton_schulz(U, ns_steps); "
+             "W ← W − η √max(1, rows/cols) O. Check newton_schulz first: muon_step uses it."),
+        Case("preset_buffer", "a tall 6×3 W (scale √2), from a given B, μ = 0.9",
+             [state((6, 3), lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.0, ns_steps=5)],
+             "update B first, B ← μB + (1 − μ)g, then mix the new B: U = (1 − μ)g + μB. A tall W "
+             "(rows > cols) steps √(rows/cols) times further."),
+        Case("no_nesterov", "nesterov=False on a wide 4×8 W, μ = 0.8, 4 NS steps",
+             [state((4, 8), lr=0.03, momentum=0.8, nesterov=False, weight_decay=0.0, ns_steps=4)],
+             "without Nesterov, orthogonalise the new buffer itself: O = newton_schulz(B, ns_steps). A wide W "
+             "(rows < cols) gets no scale: √max(1, rows/cols) = 1."),
+        Case("weight_decay", "weight decay λ = 0.2, η = 0.1, on a tall 8×2 W (scale 2), 3 NS steps",
+             [state((8, 2), lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.2, ns_steps=3)],
+             "the decay is decoupled and uses η itself: W ← W (1 − ηλ), then W ← W − η √max(1, rows/cols) O; "
+             "λ never enters B or U."),
+        Case("trajectory", "20 steps on ½‖W − T‖² for a tall 4×3 W, from B = 0, λ = 0.1",
+             [start], "pass the returned W and B into the next step.", chain=20,
+             gradient=_quadratic_gradient(target), parameter="W"),
+    ]
+
+
+def _muon_like(W, grad, B, lr, momentum, nesterov, weight_decay, ns_steps, *, plain_sum=False, nesterov_sum=False,
+               nesterov_reversed=False, always_nesterov=False, never_nesterov=False,
+               l2=False, decay_after=False, decay_scaled=False, decay_without_lr=False, scale="original",
+               orthogonalise=True, default_ns_steps=False, return_old_buffer=False, float32=False):
+    """A deliberately configurable Muon step, used only to recognise mistakes."""
+    if float32:
+        W, grad, B = (np.asarray(x, dtype=np.float32) for x in (W, grad, B))
+        lr, momentum, weight_decay = np.float32(lr), np.float32(momentum), np.float32(weight_decay)
+    mu = momentum
+    if l2:
+        grad = grad + weight_decay * W
+    B_new = mu * B + grad if plain_sum else mu * B + (1 - mu) * grad
+    use_nesterov = (nesterov or always_nesterov) and not never_nesterov
+    if not use_nesterov:
+        U = B_new
+    elif plain_sum or nesterov_sum:
+        U = grad + mu * B_new
+    elif nesterov_reversed:
+        U = mu * grad + (1 - mu) * B_new
+    else:
+        U = (1 - mu) * grad + mu * B_new
+    O = _newton_schulz_like(U, 5 if default_ns_steps else ns_steps, 1e-7, float32=float32) if orthogonalise else U
+    rows, cols = W.shape
+    s = {"original": math.sqrt(max(1, rows / cols)), "no_sqrt": max(1, rows / cols),
+         "no_max": math.sqrt(rows / cols), "transposed": math.sqrt(max(1, cols / rows)), "none": 1.0,
+         "match_rms_adamw": 0.2 * math.sqrt(max(rows, cols))}[scale]
+    factor = 1 - (weight_decay if decay_without_lr else lr * weight_decay * (s if decay_scaled else 1))
+    if not (l2 or decay_after):
+        W = W * factor
+    W = W - lr * s * O
+    if decay_after and not l2:
+        W = W * factor
+    return W, (B if return_old_buffer else B_new)
+
+
+def _muon_mistake(**flags) -> Callable:
+    def muon_step(W, grad, B, lr, momentum, nesterov, weight_decay, ns_steps):
+        return _muon_like(W, grad, B, lr, momentum, nesterov, weight_decay, ns_steps, **flags)
+    return muon_step
+
+
+MUON = Exercise(
+    "muon_step", "muon_step(W, grad, B, lr, momentum=0.95, nesterov=True, weight_decay=0.0, ns_steps=5) -> (W, B)",
+    ("W", "B"), _muon_reference, _muon_cases,
+    (
+        Mistake(_muon_mistake(plain_sum=True),
+                "that is the form in torch's docstring, B ← μB + g (and g + μB for Nesterov). torch's code keeps "
+                "an average: B ← μB + (1 − μ)g, and U = (1 − μ)g + μB. From B = 0 the two steps agree (newton_schulz "
+                "removes the factor 1 − μ), but the B you return does not, and from a given B the step differs too."),
+        Mistake(_muon_mistake(nesterov_sum=True),
+                "the buffer is right; Nesterov's mix is an average too: U = (1 − μ)g + μB, not g + μB."),
+        Mistake(_muon_mistake(nesterov_reversed=True),
+                "Nesterov's weights are reversed: U = (1 − μ)g + μB (μ on the buffer), not μg + (1 − μ)B."),
+        Mistake(_muon_mistake(always_nesterov=True),
+                "with nesterov=False there is no mix: orthogonalise the new buffer B itself."),
+        Mistake(_muon_mistake(never_nesterov=True),
+                "with nesterov=True, orthogonalise U = (1 − μ)g + μB with the new B. Yours was the new B itself "
+                "(which is also what mixing g with the old B gives: update B first, then mix)."),
+        Mistake(_muon_mistake(l2=True),
+                "that is L2: λW added to the gradient (torch's docstring calls it so). torch's code decays "
+                "decoupled: W ← W (1 − ηλ) before the step, and g stays as it is."),
+        Mistake(_muon_mistake(decay_after=True),
+                "decay the W from before the step: W ← W (1 − ηλ) first, then W ← W − η s O."),
+        Mistake(_muon_mistake(decay_scaled=True),
+                "the decay uses η itself, W ← W (1 − ηλ); only the orthogonalised step is scaled by "
+                "√max(1, rows/cols)."),
+        Mistake(_muon_mistake(decay_without_lr=True),
+                "the decay is W ← W (1 − ηλ): multiply λ by the learning rate η."),
+        Mistake(_muon_mistake(scale="none"),
+                "a tall W (more rows than columns) steps √(rows/cols) times further: W ← W − η √max(1, rows/cols) O, "
+                "with rows, cols = W.shape (take them before any transpose)."),
+        Mistake(_muon_mistake(scale="transposed"),
+                "your scale used the transposed shape: with rows, cols = W.shape, the factor is √max(1, rows/cols), "
+                "so a wide W (rows < cols) gets 1 and a tall one √(rows/cols)."),
+        Mistake(_muon_mistake(scale="no_sqrt"),
+                "the scale is the square root: √max(1, rows/cols), not rows/cols."),
+        Mistake(_muon_mistake(scale="no_max"),
+                "a wide W (rows < cols) is not scaled down: the factor is √max(1, rows/cols), which is 1 here, "
+                "not √(rows/cols)."),
+        Mistake(_muon_mistake(scale="match_rms_adamw"),
+                "that is the 'match_rms_adamw' scale 0.2 √max(rows, cols); this exercise uses torch's default, "
+                "'original': √max(1, rows/cols)."),
+        Mistake(_muon_mistake(orthogonalise=False),
+                "orthogonalise before stepping: O = newton_schulz(U, ns_steps), then W ← W − η √max(1, rows/cols) O."),
+        Mistake(_muon_mistake(default_ns_steps=True),
+                "pass ns_steps on: newton_schulz(U, ns_steps). Your code ran newton_schulz's default 5 steps."),
+        Mistake(_muon_mistake(return_old_buffer=True),
+                "return the new buffer B = μB + (1 − μ)g, so that the next step remembers it."),
+        Mistake(_muon_mistake(float32=True), _FLOAT32_HINT, tolerance=1e-4),
+    ),
+)
+
+
+def _muon_mask_reference(sizes):
+    return MLP(tuple(sizes)).weight_mask()
+
+
+def _muon_mask_cases(rng: np.random.Generator) -> list[Case]:
+    widths = tuple(int(width) for width in rng.integers(2, 7, size=4))
+    return [
+        Case("one_layer", "one layer, sizes (2, 3): W is 2×3, b has 3 entries", [dict(sizes=(2, 3))],
+             "θ holds W (fan_in · fan_out numbers, row by row) and then b (fan_out): True for W's entries "
+             "(a matrix: Muon), False for b's (a vector: AdamW)."),
+        Case("two_layers", "two layers, sizes (2, 2, 2)", [dict(sizes=(2, 2, 2))],
+             "layer by layer: W₁, b₁, W₂, b₂. Every weight matrix goes to Muon, the last layer's too; "
+             "every bias to AdamW."),
+        Case("lesson_network", "the lesson's network, sizes (64, 32, 10): 2410 numbers",
+             [dict(sizes=(64, 32, 10))],
+             "the mask has one entry per number of θ: Σ (fan_in + 1) · fan_out of them."),
+        Case("random_network", f"three layers of random widths, sizes {widths}", [dict(sizes=widths)],
+             "walk the layers in order: fan_in · fan_out entries True (W), then fan_out entries False (b)."),
+    ]
+
+
+def _muon_mask_like(sizes, *, everything=False, inverted=False, weights_first=False, bias_first=False,
+                    hidden_only=False):
+    """A deliberately configurable split, used only to recognise mistakes."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    if weights_first:
+        return np.array([True] * sum(i * o for i, o in pairs) + [False] * sum(o for _, o in pairs))
+    pieces = []
+    for number, (fan_in, fan_out) in enumerate(pairs, start=1):
+        muon = not (hidden_only and number == len(pairs))
+        w, b = [muon] * (fan_in * fan_out), [everything] * fan_out
+        pieces += (b + w) if bias_first else (w + b)
+    mask = np.array(pieces, dtype=bool)
+    return ~mask if inverted else mask
+
+
+def _muon_mask_mistake(**flags) -> Callable:
+    def muon_mask(sizes):
+        return _muon_mask_like(sizes, **flags)
+    return muon_mask
+
+
+MUON_MASK = Exercise(
+    "muon_mask", "muon_mask(sizes) -> mask", ("mask",), _muon_mask_reference, _muon_mask_cases,
+    (
+        Mistake(_muon_mask_mistake(everything=True),
+                "the biases went to Muon too. Muon orthogonalises matrices; a bias is a vector (one row), which "
+                "newton_schulz would keep only its direction (every entry rescaled by one number): biases go to AdamW (False)."),
+        Mistake(_muon_mask_mistake(inverted=True),
+                "the mask is the wrong way round: True marks Muon's parameters, the weight matrices; False the "
+                "biases, which go to AdamW."),
+        Mistake(_muon_mask_mistake(weights_first=True),
+                "θ is not all weights then all biases: it holds layer by layer W₁, b₁, W₂, b₂, … "
+                "(model.layer_slices() in lessons_lib.mlp)."),
+        Mistake(_muon_mask_mistake(bias_first=True),
+                "in each layer θ holds W first (fan_in · fan_out numbers), then b (fan_out)."),
+        Mistake(_muon_mask_mistake(hidden_only=True),
+                "here every weight matrix goes to Muon, the output layer's too (as the course's MuonWithAdamW "
+                "does). Keeping the output layer on AdamW is a recipe of Keller Jordan's speed runs, not "
+                "this exercise's rule."),
+    ),
+)
+
 #: Every exercise, by the name ``check`` looks up (lesson 05's Adam under its own key).
 EXERCISES: dict[str, Exercise] = {
     "gd_step": GD,
@@ -897,6 +1213,9 @@ EXERCISES: dict[str, Exercise] = {
     "warmup_cosine": WARMUP_COSINE,
     "amsgrad_step": AMSGRAD,
     "lion_step": LION,
+    "newton_schulz": NEWTON_SCHULZ,
+    "muon_step": MUON,
+    "muon_mask": MUON_MASK,
 }
 
 
@@ -963,7 +1282,7 @@ def _run(exercise: Exercise, case: Case, function: Callable, student: bool = Fal
         return [_call(exercise, function, kwargs, student) for kwargs in case.calls]
     kwargs, outputs = dict(case.calls[0]), []
     for step in range(1, case.chain + 1):
-        kwargs["grad"] = case.gradient(np.asarray(kwargs["theta"], dtype=float))
+        kwargs["grad"] = case.gradient(np.asarray(kwargs[case.parameter], dtype=float))
         try:
             result = _call(exercise, function, kwargs, student)
         except _Problem as problem:
@@ -1004,7 +1323,8 @@ def _show(value: object) -> str:
     return " ".join(text.split())  # a matrix on one line
 
 
-def _difference(name: str, expected: object, got: object) -> str | None:
+def _difference(name: str, expected: object, got: object, rtol: float = RTOL,
+                atol: float = SCALED_ATOL) -> str | None:
     """What differs between an expected output and the one returned, in words; None if they agree."""
     if isinstance(expected, (int, np.integer)):  # the step count t
         if isinstance(got, (bool, np.bool_)) or not isinstance(got, Real) or got != expected:
@@ -1016,7 +1336,7 @@ def _difference(name: str, expected: object, got: object) -> str | None:
     if array.shape != expected.shape:
         return f"{name} has shape {array.shape}, expected shape {expected.shape}"
     scale = float(np.max(np.abs(expected), initial=0.0)) if np.isfinite(expected).all() else 0.0
-    close = np.isclose(array, expected, rtol=RTOL, atol=SCALED_ATOL * scale, equal_nan=True)
+    close = np.isclose(array, expected, rtol=rtol, atol=atol * scale, equal_nan=True)
     if close.all():
         return None
     with np.errstate(all="ignore"):
@@ -1025,11 +1345,12 @@ def _difference(name: str, expected: object, got: object) -> str | None:
     return f"{name}: expected {_show(expected)}\n{' ' * (len(name) + 7)}got {_show(array)}{note}"
 
 
-def _first_difference(exercise: Exercise, expected: list[tuple], got: list[tuple]) -> str | None:
+def _first_difference(exercise: Exercise, expected: list[tuple], got: list[tuple], rtol: float = RTOL,
+                      atol: float = SCALED_ATOL) -> str | None:
     """The first output (of the first call) that differs, in words; None if all agree."""
     for number, (wanted, returned) in enumerate(zip(expected, got), start=1):
         for name, want, have in zip(exercise.outputs, wanted, returned):
-            difference = _difference(name, want, have)
+            difference = _difference(name, want, have, rtol, atol)
             if difference:
                 prefix = f"after step {number}: " if len(expected) > 1 else ""
                 difference = difference.replace("\n", "\n" + " " * len(prefix))  # keep 'got' under 'expected'
@@ -1055,7 +1376,8 @@ def _matching_mistake(exercise: Exercise, case: Case, got: list[tuple]) -> Mista
             wrong = _run(exercise, case, mistake.function)
         except Exception:  # a mistake that cannot even run on this case does not match it
             continue
-        if len(wrong) >= len(got) and _first_difference(exercise, wrong[: len(got)], got) is None:
+        tolerances = (RTOL, SCALED_ATOL) if mistake.tolerance is None else (mistake.tolerance, mistake.tolerance)
+        if len(wrong) >= len(got) and _first_difference(exercise, wrong[: len(got)], got, *tolerances) is None:
             return mistake
     return None
 
@@ -1192,6 +1514,17 @@ QUESTIONS: dict[str, Question] = {
         "how far Lion moves each coordinate in one step, with η = 1e-4, no weight decay and c ≠ 0",
         "b9ccd4f92803396a",
         "the step is η sign(c), and |sign(c)| = 1 for every c ≠ 0, however large or small the gradient."),
+    "ns_rank_one": Question(
+        "the singular value of newton_schulz(G) (5 steps, torch's coefficients) for a rank-one G",
+        "1116c1a22f81e2b5",
+        "a rank-one G has one singular value σ, and ‖G‖_F = σ, so X starts with σ = 1; each step maps σ to "
+        "aσ + bσ³ + cσ⁵. Apply that five times (or take np.linalg.svd of your newton_schulz(np.outer(u, v)))."),
+    "transpose_changes": Question(
+        "what working on Gᵀ for a tall G changes in newton_schulz: the result, the cost, or both",
+        "96cd6b2de3844772",
+        "compare (X Xᵀ) X with X (Xᵀ X): the same product, grouped otherwise. What differs is the size of the "
+        "matrix A that each step squares.",
+        choices=("result", "cost", "both")),
 }
 
 

@@ -22,6 +22,10 @@ Cell ids are kept from the source, so the result is byte-for-byte stable::
 
     python -m lessons_lib.tooling.student_notebooks generate          # exercises/source/*.ipynb -> exercises/*.ipynb
     python -m lessons_lib.tooling.student_notebooks generate --check  # exit 1 if a committed student notebook is stale
+
+The exercises folder is ``exercises/`` in the current directory (the course's
+folder), or the one given with ``--exercises``; nothing here looks for it
+relative to where the package is installed.
 """
 
 from __future__ import annotations
@@ -48,7 +52,10 @@ MARKDOWN_STUB = "YOUR ANSWER HERE"
 #: The notebook metadata key that names the exercise of a notebook.
 EXERCISE_KEY = "course_exercise"
 
-EXERCISES_DIR = Path(__file__).resolve().parents[2] / "exercises"
+#: Where the exercises are, relative to the current directory: the student notebooks, and the
+#: instructor's sources in its ``source/`` folder. Every command takes another folder as an argument.
+EXERCISES_DIR = Path("exercises")
+SOURCE_DIR = EXERCISES_DIR / "source"
 
 _ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)\s*=[^=]")
 
@@ -149,8 +156,20 @@ def student_version(source: nbformat.NotebookNode, exercise: str) -> nbformat.No
     return notebook
 
 
-def source_notebooks(source_dir: Path = EXERCISES_DIR / "source") -> list[Path]:
-    """The source notebooks, in lesson order."""
+def missing_folder(folder: Path, what: str, option: str) -> str | None:
+    """A sentence saying that ``folder`` is missing and how to fix it, or None if it is a folder."""
+    if Path(folder).is_dir():
+        return None
+    where = "" if Path(folder).is_absolute() else f" (looked in {Path.cwd()})"
+    return (f"{what} {folder} is not a folder{where}: run this from the course's folder, "
+            f"or give the folder with {option}")
+
+
+def source_notebooks(source_dir: Path = SOURCE_DIR) -> list[Path]:
+    """The source notebooks, in lesson order; FileNotFoundError if ``source_dir`` is not a folder."""
+    problem = missing_folder(source_dir, "the source notebooks' folder", "an argument")
+    if problem:
+        raise FileNotFoundError(problem)
     return sorted(Path(source_dir).glob("*.ipynb"))
 
 
@@ -161,7 +180,7 @@ def generated_text(source_path: Path) -> str:
     return text if text.endswith("\n") else text + "\n"  # as nbformat.write does
 
 
-def generate(source_dir: Path = EXERCISES_DIR / "source", out_dir: Path = EXERCISES_DIR) -> list[Path]:
+def generate(source_dir: Path = SOURCE_DIR, out_dir: Path = EXERCISES_DIR) -> list[Path]:
     """Write the student version of every source notebook into ``out_dir``; return the paths written."""
     written = []
     for path in source_notebooks(source_dir):
@@ -171,7 +190,7 @@ def generate(source_dir: Path = EXERCISES_DIR / "source", out_dir: Path = EXERCI
     return written
 
 
-def stale_notebooks(source_dir: Path = EXERCISES_DIR / "source", out_dir: Path = EXERCISES_DIR) -> list[str]:
+def stale_notebooks(source_dir: Path = SOURCE_DIR, out_dir: Path = EXERCISES_DIR) -> list[str]:
     """The student notebooks that are missing or differ from what ``generate`` would write."""
     stale = []
     for path in source_notebooks(source_dir):
@@ -186,20 +205,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lessons_lib.tooling.student_notebooks",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["generate"])
-    parser.add_argument("--source", type=Path, default=EXERCISES_DIR / "source", help="source notebooks folder")
-    parser.add_argument("--out", type=Path, default=EXERCISES_DIR, help="where the student notebooks go")
+    parser.add_argument("--exercises", type=Path, default=EXERCISES_DIR,
+                        help="the exercises folder (default: exercises, in the current directory)")
+    parser.add_argument("--source", type=Path, help="the source notebooks (default: EXERCISES/source)")
+    parser.add_argument("--out", type=Path, help="where the student notebooks go (default: EXERCISES)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a student notebook is stale")
     args = parser.parse_args(argv)
+    source = args.source or args.exercises / "source"
+    out = args.out or args.exercises
 
-    if not source_notebooks(args.source):
-        print(f"no source notebooks in {args.source}")
+    for folder, what, option in [(source, "the source notebooks' folder", "--source or --exercises"),
+                                 (out, "the student notebooks' folder", "--out or --exercises")]:
+        problem = missing_folder(folder, what, option)
+        if problem:
+            parser.error(problem)
+    if not source_notebooks(source):
+        print(f"no source notebooks in {source}")
         return 1
     if args.check:
-        stale = stale_notebooks(args.source, args.out)
+        stale = stale_notebooks(source, out)
         for name in stale:
-            print(f"{args.out / name}: differs from its source; run python -m lessons_lib.tooling.student_notebooks generate")
+            print(f"{out / name}: differs from its source; "
+                  "run python -m lessons_lib.tooling.student_notebooks generate")
         return 1 if stale else 0
-    for path in generate(args.source, args.out):
+    for path in generate(source, out):
         print(f"wrote {path}")
     return 0
 
