@@ -8,6 +8,7 @@ stricter metrics ("stays", not "touches") and the interior of every tuning grid.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,9 +41,40 @@ def digits():
     return load_digits_classification(seed=0)
 
 
+@lru_cache(maxsize=None)
 def cell_source(cell_id: str) -> str:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     return next(cell.source for cell in notebook.cells if cell.get("id") == cell_id)
+
+
+class Run:
+    """One training run kept with θ and the rule's state at the end of every epoch, so that the run of the
+    first ``e`` epochs (same rule, seed and schedule) is read off it instead of trained again: ``at(e)``
+    gives what ``train(..., epochs=e)`` returns (the rules return new arrays, so the states kept are unchanged)."""
+
+    def __init__(self, rule, epochs: int, seed: int, schedule=None):
+        ends = []
+
+        def keep(step, before, after, state):
+            if (step + 1) % per_epoch == 0:
+                ends.append((after, state))
+
+        per_epoch = -(-len(digits().y_train) // BATCH)
+        self.record = train(rule, MODEL, digits(), epochs=epochs, batch_size=BATCH, seed=seed, schedule=schedule,
+                            on_step=keep)
+        self.ends = ends
+
+    def at(self, epochs: int):
+        record = self.record
+        if record.epochs_run < epochs:  # it diverged within the first `epochs` epochs: the shorter run is the same
+            return record
+        theta, state = self.ends[epochs - 1]
+        steps = epochs * record.steps_per_epoch
+        return replace(record, batch_losses=record.batch_losses[:steps], grad_norms=record.grad_norms[:steps],
+                       lrs=record.lrs[:steps], train_loss=record.train_loss[:epochs + 1],
+                       train_accuracy=record.train_accuracy[:epochs + 1], val_loss=record.val_loss[:epochs + 1],
+                       val_accuracy=record.val_accuracy[:epochs + 1], theta=theta, state=state, diverged_at=None,
+                       message="")
 
 
 def final_val_loss(record) -> float:
@@ -171,15 +203,27 @@ def test_what_each_memory_claim_counts():
 
 
 @lru_cache(maxsize=None)
+def longest_run(name: str, seed: int, horizon: int | None = None, epochs: int = 12) -> Run:
+    """The longest run any test here asks for (12 epochs); shorter ones are read off it. A cosine's learning rate
+    does not depend on how long the run is, so Cosine(0.1, 102) over 6 epochs (the "right" cosine of the 6-epoch
+    window) is the first half of Cosine(0.1, 102) over 12 (the "half" cosine of the 12-epoch window)."""
+    if name == "sf":
+        return Run(AdamWScheduleFree(lr=0.1), epochs, seed)
+    if name == "constant":
+        return Run(AdamW(lr=0.1), epochs, seed)
+    return Run(AdamW(), epochs, seed, schedule=Cosine(0.1, horizon))
+
+
+@lru_cache(maxsize=None)
 def schedule_free_runs(seed: int, epochs: int) -> dict:
-    data = digits()
-    sf = train(AdamWScheduleFree(lr=0.1), MODEL, data, epochs=epochs, batch_size=BATCH, seed=seed)
+    sf = longest_run("sf", seed).at(epochs)
     T = sf.steps_run
+    T12 = T if epochs == 12 else schedule_free_runs(seed, 12)["sf"].steps_run
     runs = {"sf": sf}
     for label, horizon in (("right", T), ("half", T // 2), ("twice", 2 * T)):
-        runs[label] = train(AdamW(), MODEL, data, epochs=epochs, batch_size=BATCH, seed=seed,
-                            schedule=Cosine(0.1, horizon))
-    runs["constant"] = train(AdamW(lr=0.1), MODEL, data, epochs=epochs, batch_size=BATCH, seed=seed)
+        span = 12 if horizon in (T12, T12 // 2, 2 * T12) else epochs  # the 12-epoch window's cosines: all 12
+        runs[label] = longest_run("cosine", seed, horizon, max(span, epochs)).at(epochs)
+    runs["constant"] = longest_run("constant", seed).at(epochs)
     return runs
 
 
@@ -220,22 +264,36 @@ def test_evaluating_at_y_costs_little_and_at_z_much(seed, epochs):
 # --- 4. ADOPT -------------------------------------------------------------------------------------------
 
 
-def online(rule, steps: int, x0: float = 0.0, C: float = 3.0) -> np.ndarray:
-    x, state, path = np.array([x0]), rule.init(np.array([x0])), [x0]
+X0 = (0.0, -0.9, 0.9)
+SETTING = dict(lr=0.01, beta1=0.0, beta2=0.1)
+ONLINE = ((Adam(**SETTING), 1.0), (AMSGrad(**SETTING), -1.0), (ADOPT(**SETTING), -1.0),
+          (Adam(lr=0.01), -1.0))  # the last: Adam with its defaults solves it
+
+
+def online(rule, steps: int, x0=0.0, C: float = 3.0) -> np.ndarray:
+    """The path of x under the gradients C, -1, -1, C, ..., projected on [-1, 1]. ``x0`` may be a tuple of starts:
+    the rules act entry by entry, so each column of the path is that start's own path, bit for bit."""
+    x = np.array(x0, dtype=float).reshape(-1)
+    state, path = rule.init(x), np.empty((steps + 1, x.size))
+    path[0] = x
+    gradients = (np.full(x.shape, C), np.full(x.shape, -1.0))
     for t in range(1, steps + 1):
-        x, state = rule.update(x, np.array([C if t % 3 == 1 else -1.0]), state)
-        x = np.clip(x, -1.0, 1.0)
-        path.append(x[0])
-    return np.array(path)
+        x, state = rule.update(x, gradients[t % 3 != 1], state)
+        x = np.minimum(np.maximum(x, -1.0), 1.0)  # np.clip(x, -1.0, 1.0), without its overhead
+        path[t] = x
+    return path if np.ndim(x0) else path[:, 0]
 
 
-@pytest.mark.parametrize("x0", [0.0, -0.9, 0.9])
+@lru_cache(maxsize=None)
+def online_paths(which: int) -> np.ndarray:
+    return online(ONLINE[which][0], 30_000, X0)
+
+
+@pytest.mark.parametrize("x0", X0)
 def test_adam_drifts_to_plus_one_and_amsgrad_and_adopt_to_minus_one_and_stay(x0):
     """Section 4, over 30 000 steps (10× the lesson's): each settles by step 3000 and stays."""
-    setting = dict(lr=0.01, beta1=0.0, beta2=0.1)
-    for rule, end in ((Adam(**setting), 1.0), (AMSGrad(**setting), -1.0), (ADOPT(**setting), -1.0),
-                      (Adam(lr=0.01), -1.0)):  # the last: Adam with its defaults solves it
-        path = online(rule, 30_000, x0)
+    for which, (rule, end) in enumerate(ONLINE):
+        path = online_paths(which)[:, X0.index(x0)]
         assert np.all(np.abs(path[3000:] - end) <= 0.05), (rule.name, rule.beta2, x0)
 
 
@@ -280,6 +338,8 @@ RACE = {"SGD + momentum": (lambda lr: SGD(lr=lr, momentum=0.9), 0.1),
 
 @lru_cache(maxsize=None)
 def race_run(name: str, lr: float, seed: int):
+    if lr == 0.1 and name in ("AdamW", "Schedule-Free AdamW"):  # AdamW(lr=0.1), AdamWScheduleFree(lr=0.1)
+        return longest_run("constant" if name == "AdamW" else "sf", seed).at(EPOCHS)
     return train(RACE[name][0](lr), MODEL, digits(), epochs=EPOCHS, batch_size=BATCH, seed=seed)
 
 

@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from lessons_lib.figures.live import LiveFigure  # noqa: E402
 from lessons_lib.figures.lesson08_training import KINDS, ScheduleShaper, plot_schedules  # noqa: E402
 from lessons_lib.schedules import Constant, Cosine, Exponential, StepDecay, WarmupCosine  # noqa: E402
 
@@ -18,6 +19,14 @@ from lessons_lib.schedules import Constant, Cosine, Exponential, StepDecay, Warm
 @pytest.fixture(scope="module")
 def shaper():
     return ScheduleShaper()
+
+
+@pytest.fixture
+def no_drawing(monkeypatch):
+    """For the tests that read the curve, the axes and the controls but no pixel: the figure skips drawing and
+    encoding (most of a shaper's time otherwise). The tests that compare pictures draw for real."""
+    monkeypatch.setattr(LiveFigure, "redraw_background", lambda self: None)
+    monkeypatch.setattr(LiveFigure, "png", lambda self: b"")
 
 
 def image(shaper: ScheduleShaper) -> bytes:
@@ -56,7 +65,7 @@ def test_the_panel_holds_the_controls_and_the_image_and_no_output_widget(shaper)
     ("warm-up + cosine", {"lr": 0.3, "total_steps": 400, "warmup_steps": 40, "min_lr_fraction": 0.25},
      WarmupCosine(lr=0.3, warmup_steps=40, total_steps=400, min_lr=0.075)),
 ])
-def test_the_controls_give_the_schedule_the_library_computes(kind, settings, expected):
+def test_the_controls_give_the_schedule_the_library_computes(kind, settings, expected, no_drawing):
     shaper = ScheduleShaper(kind=kind, **settings)
     total = shaper.total_steps.value
     assert type(shaper.schedule()) is type(expected)
@@ -69,7 +78,7 @@ def test_the_controls_give_the_schedule_the_library_computes(kind, settings, exp
     assert shaper.title.get_text().startswith(type(expected).__name__ + "(")
 
 
-def test_moving_the_controls_afterwards_changes_the_curve_as_the_library_says():
+def test_moving_the_controls_afterwards_changes_the_curve_as_the_library_says(no_drawing):
     shaper = ScheduleShaper(kind="constant")
     shaper.kind.value = "step decay"
     shaper.lr.value = 0.02
@@ -98,7 +107,7 @@ def test_every_control_a_kind_uses_changes_the_picture_and_the_others_are_greyed
         assert image(shaper) == before, control.description  # back to the same picture, nothing left over
 
 
-def test_the_log_scale_switches_the_axis_and_keeps_the_curve():
+def test_the_log_scale_switches_the_axis_and_keeps_the_curve(no_drawing):
     shaper = ScheduleShaper(kind="exponential", gamma_per_step=0.95)
     values = shaper.curve.get_ydata().copy()
     shaper.log_scale.value = True
@@ -110,7 +119,7 @@ def test_the_log_scale_switches_the_axis_and_keeps_the_curve():
     assert shaper.ax.get_yscale() == "linear" and shaper.ax.get_ylim()[0] == 0
 
 
-def test_the_warm_up_line_marks_w_and_only_for_warm_up():
+def test_the_warm_up_line_marks_w_and_only_for_warm_up(no_drawing):
     shaper = ScheduleShaper(kind="warm-up + cosine", warmup_steps=35)
     assert shaper.warmup_end.get_visible() and list(shaper.warmup_end.get_xdata()) == [35, 35]
     shaper.kind.value = "cosine"

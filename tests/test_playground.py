@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import lessons_lib.optim as optim
+from lessons_lib.figures.live import LiveFigure
 from lessons_lib.figures.playground import MUON_STEP_ON_A_ROW, NOT_RACED, RACERS, Playground, gradient_noise
 from lessons_lib.optim.base import Rule
 from lessons_lib.runner import run
@@ -49,6 +50,14 @@ def only(playground: Playground, *labels: str) -> list[int]:
 
 def path_of(playground: Playground, index: int) -> np.ndarray:
     return playground.trajectories()[index].positions
+
+
+@pytest.fixture(autouse=True)
+def no_pictures(monkeypatch):
+    """No test here looks at a pixel (the pictures are test_widgets.py's): the figures skip drawing and encoding
+    (most of the time of a playground otherwise); the runs, paths, colours, labels and controls are all real."""
+    monkeypatch.setattr(LiveFigure, "redraw_background", lambda self: None)
+    monkeypatch.setattr(LiveFigure, "png", lambda self: b"")
 
 
 @pytest.fixture(scope="module")

@@ -93,6 +93,7 @@ def test_theta0_is_used_and_checked(digits, model):
         ({"schedule": 0.1}, "schedule must be a function"),
         ({"progress": "yes"}, "progress"),
         ({"on_step": 3}, "on_step must be a function"),
+        ({"evaluate_train": 0}, "evaluate_train must be True or False"),
     ],
 )
 def test_bad_arguments(digits, model, change, message):
@@ -117,6 +118,16 @@ def test_on_step_is_not_called_for_the_update_that_diverges(digits, model):
     steps = []
     record = train(SGD(lr=1e6), model, digits, epochs=3, on_step=lambda step, *_: steps.append(step))
     assert steps == list(range(record.steps_run)) and record.diverged_at is not None
+
+
+def test_evaluate_train_false_measures_the_training_part_only_at_the_start_and_changes_nothing_else(digits, model):
+    full = train(Adam(lr=1e-2), model, digits, epochs=2, seed=1)
+    lean = train(Adam(lr=1e-2), model, digits, epochs=2, seed=1, evaluate_train=False)
+    for name in ("batch_losses", "grad_norms", "lrs", "val_loss", "val_accuracy", "theta"):
+        np.testing.assert_array_equal(getattr(lean, name), getattr(full, name))
+    assert lean.train_loss[0] == full.train_loss[0] and lean.train_accuracy[0] == full.train_accuracy[0]
+    assert np.isnan(lean.train_loss[1:]).all() and np.isnan(lean.train_accuracy[1:]).all()
+    assert lean.epochs_run == 2 and lean.message == full.message
 
 
 def test_a_dataset_without_validation_part_gives_nan_validation_columns(model):
