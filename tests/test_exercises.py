@@ -503,6 +503,7 @@ def named(name: str, function):
     return wrapper
 
 
+@pytest.mark.slow  # every mistake on six seeds: about 5 s, so the quick command leaves it to the full one
 @pytest.mark.parametrize("name, number", [(name, number) for name in HYPERPARAMETERS
                                           for number in range(len(EXERCISES[name].mistakes))])
 def test_each_planted_mistake_of_exercise_11_fails_with_its_own_hint(name, number):
@@ -558,6 +559,7 @@ def test_the_hidden_cases_of_exercise_11_vary_every_argument(name):
         assert values[first] != values[second], f"{name}: {first} and {second} are equal in every hidden case"
 
 
+@pytest.mark.slow  # tries every value of every hyperparameter: left to the full command
 @pytest.mark.parametrize("name", HYPERPARAMETERS)
 def test_a_function_that_hard_codes_an_argument_fails_the_hidden_tests(name):
     """Fixing an argument to any value it takes in the hidden cases, or to its default, fails a hidden test."""
