@@ -1,4 +1,4 @@
-"""What the unit tests of the update rules share: a start, a gradient, and a tight comparison."""
+"""What the unit tests of the update rules share: a start, a gradient, a run, and a tight comparison."""
 
 import numpy as np
 
@@ -14,3 +14,13 @@ def assert_close(actual, expected, rtol=2e-15):
 def first_step(rule, theta=THETA0, grad=G):
     """One step of ``rule`` from its initial state."""
     return rule.step(theta, grad, rule.init(theta))
+
+
+def run(rule, theta, grads):
+    """θ after each step of ``rule`` fed ``grads`` (a list), and the last state."""
+    state = rule.init(theta)
+    thetas = []
+    for g in grads:
+        theta, state = rule.step(theta, g, state)
+        thetas.append(theta)
+    return np.array(thetas), state

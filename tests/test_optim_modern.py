@@ -34,20 +34,10 @@ from lessons_lib.optim import (
 from lessons_lib.schedules import Cosine
 from lessons_lib.training import train
 
-from optim_helpers import THETA0, G, assert_close, first_step
+from optim_helpers import THETA0, G, assert_close, first_step, run
 
 W0 = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])  # a wide 2 × 3 matrix
 GW = np.array([[0.5, -4.0, 2.0], [1.0, 0.0, -3.0]])
-
-
-def run(rule, theta, grads):
-    """θ after each step, and the last state."""
-    state = rule.init(theta)
-    thetas = []
-    for g in grads:
-        theta, state = rule.step(theta, g, state)
-        thetas.append(theta)
-    return thetas, state
 
 
 def gradients(shape, n, seed=0):

@@ -51,17 +51,7 @@ from lessons_lib.optim import (
     state_bytes,
 )
 
-from optim_helpers import THETA0, G, assert_close, first_step
-
-
-def run(rule, theta, grads):
-    """θ after each step of ``rule`` fed ``grads`` (a list), and the last state."""
-    state = rule.init(theta)
-    thetas = []
-    for g in grads:
-        theta, state = rule.step(theta, g, state)
-        thetas.append(theta)
-    return np.array(thetas), state
+from optim_helpers import THETA0, G, assert_close, first_step, run
 
 
 # ---------------------------------------------------------------------------
