@@ -10,6 +10,7 @@ The learner's core, one concern a module (read these):
 * ``lessons_lib.training`` -- the minibatch training loop;
 * ``lessons_lib.schedules`` -- learning-rate schedules;
 * ``lessons_lib.clipping`` -- gradient clipping by global norm;
+* ``lessons_lib.sweeps`` -- the best value of a sweep, flagged when it lies on the grid's edge;
 * ``lessons_lib.checks`` -- the argument checks behind the clear error messages.
 
 Two sub-packages a learner can skip:

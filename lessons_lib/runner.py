@@ -27,7 +27,8 @@ only the finite positions before it, so a plot never receives NaN or inf.
 ``replay(rule, grads)`` runs the same loop on a fixed sequence of gradients
 instead (g_t = ``grads[t − 1]``, whatever θ is), to see what a rule does with
 them; ``ewma(values, beta)`` is the exponential average that momentum and
-Adam keep, of any sequence.
+Adam keep, of any sequence; ``steps_to_stay_below(losses, target)`` is when a run
+has arrived: the step from which on its loss stays below the target.
 """
 
 from __future__ import annotations
@@ -174,6 +175,18 @@ def replay(rule: object, grads: object, start: object = None, *, record_state: b
     sequence = iter(grads)
     with np.errstate(all="ignore"):
         return _descend(rule, lambda theta: next(sequence), theta, len(grads), record_state, max_abs=math.inf)
+
+
+def steps_to_stay_below(losses: object, target: float) -> int | None:
+    """The first step t from which on every loss is below ``target``; None if the last one is not.
+
+    Stricter than the first step below the target: a run that dips below it and
+    bounces back up has not arrived. A NaN counts as above.
+    """
+    above = np.flatnonzero(~(np.asarray(losses) < target))
+    if above.size == 0:
+        return 0
+    return None if above[-1] == len(losses) - 1 else int(above[-1]) + 1
 
 
 def ewma(values: object, beta: float, bias_correction: bool = False) -> np.ndarray:

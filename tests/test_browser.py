@@ -3,7 +3,7 @@
 JupyterLab is served on 127.0.0.1 with a token, from a temporary copy of the
 notebook (the repository's files are never touched), with the course's settings
 (``jupyter-settings/overrides.json``, as the README's first command uses them: no
-"official Jupyter news" question over the lesson). Chromium is Debian's
+"official Jupyter news" question over the lesson, long code lines wrapped). Chromium is Debian's
 (``apt-get install chromium``), driven by Playwright's Python package with
 ``executable_path``; Playwright's own browser download is not used.
 
@@ -185,6 +185,8 @@ def test_playground_answers_its_controls_in_jupyterlab(jupyterlab, tmp_path):
             page.screenshot(path=str(ARTIFACTS / "browser-3-slider.png"))
             # The course's settings (fetchNews "false") keep JupyterLab's news question off the lesson.
             assert page.get_by_text(NEWS_QUESTION).count() == 0, "JupyterLab asked about Jupyter news"
+            # ... and wrap long code lines (codeCellConfig.lineWrap), so no code is cut at a projector's edge.
+            assert page.locator(".jp-CodeCell .cm-content.cm-lineWrapping").count() > 0, "code cells do not wrap"
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "browser-failure.png"))
             raise

@@ -1,6 +1,7 @@
 """The setup check of lesson 00 and the plotting helpers."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -37,6 +38,17 @@ def test_report_says_ok_for_the_pinned_environment():
     lines = environment_report(REQUIREMENTS)
     assert len(lines) == 1 + len(CORE_PACKAGES)
     assert all(line.endswith("ok") for line in lines[1:]), lines
+
+
+@pytest.mark.parametrize("version, ok", [((3, 11), True), ((3, 13), True), ((3, 10), False), ((3, 14), False)])
+def test_report_prints_the_supported_range_not_the_python_at_hand(monkeypatch, version, ok):
+    """Lesson 00's stored output must match on every supported Python, so the line is the same on each."""
+    monkeypatch.setattr(environment, "sys", SimpleNamespace(version_info=SimpleNamespace(major=version[0], minor=version[1])))
+    python = environment_report(REQUIREMENTS)[0]
+    if ok:
+        assert python.split() == ["python", "3.11–3.13", "ok"]
+    else:
+        assert f"{version[0]}.{version[1]}" in python and "not supported: use Python 3.11–3.13" in python
 
 
 def test_report_names_a_version_mismatch_and_a_missing_package(tmp_path, monkeypatch):

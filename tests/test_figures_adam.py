@@ -148,9 +148,31 @@ def race():
 
 def test_race_reports_each_runners_largest_step_in_units_of_its_lr(race):
     lines = race.readout.get_text().splitlines()
-    assert lines[0] == "largest step in one coordinate, in units of η:"
-    assert lines[1] == "SGD 216 · Momentum 216 · RMSprop 10.00 · Adam 1.00"
+    assert lines[0] == "largest step in one coordinate, in units of its own η:"
+    assert lines[1] == "SGD 216 · Momentum 216 · RMSprop 10.0 · Adam 1.00"  # three significant digits each
     assert race.status.value == ""
+    largest = race.largest_steps()
+    assert list(largest) == ["SGD", "Momentum", "RMSprop", "Adam"]
+    assert largest["SGD"] == pytest.approx(215.6) and largest["Adam"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("value, text", [(215.6, "216"), (9.99999, "10.0"), (10.04, "10.0"), (0.99999, "1.00"),
+                                         (1.384, "1.38"), (99.96, "100")])
+def test_times_eta_keeps_three_significant_digits(value, text):
+    assert lesson05.times_eta(value) == text
+
+
+def test_race_paths_lie_wide_under_thin_and_end_in_squares(race):
+    paths = dict(zip(lesson05.RACE_LABELS, race.race.paths))
+    order = [race.race.live.animated.index(paths[label]) for label in ("Adam", "RMSprop", "Momentum", "SGD")]
+    assert order == sorted(order)  # drawn first: underneath
+    assert paths["Adam"].get_linewidth() > paths["RMSprop"].get_linewidth() > paths["SGD"].get_linewidth()
+    for label, trajectory in zip(lesson05.RACE_LABELS, race.trajectories()):
+        np.testing.assert_array_equal(np.ravel(race.ends[label].get_xydata()), trajectory.positions[-1])
+
+
+def test_race_legend_sits_at_the_lower_left(race):
+    assert race.race.ax_loss.get_legend()._loc == 3  # matplotlib's code for "lower left"
 
 
 def test_each_race_control_changes_the_picture(race):

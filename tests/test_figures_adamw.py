@@ -169,3 +169,30 @@ def test_race_snapshot_is_the_current_picture():
     race = lesson07.DecayRace(steps=50)
     assert race.snapshot().data == race.race.live.png()
 
+
+
+# --- the box of noiseless AdamW ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lam, point", [(0.2, (4.0, 2.0)), (0.4, (2.5, 2.0)), (1.0, (1.0, 1.0))])
+def test_box_point_is_the_minimum_of_l_inside_the_box(lam, point):
+    np.testing.assert_array_equal(lesson07.box_point(lam), point)
+    grid = np.stack(np.meshgrid(*[np.linspace(-1 / lam, 1 / lam, 401)] * 2), axis=-1)  # the box, on a grid
+    best = grid.reshape(-1, 2)[np.argmin(VALLEY.loss(grid).ravel())]
+    np.testing.assert_allclose(best, point, atol=2 / lam / 400)
+
+
+def test_noiseless_adamw_heads_for_the_box_point():
+    end = run(AdamW(lr=0.05, weight_decay=1.0), VALLEY, VALLEY.start, 20_000).positions[-1]
+    np.testing.assert_allclose(end, lesson07.box_point(1.0), atol=1e-4)
+
+
+def test_box_figure_draws_each_path_its_box_and_its_distance():
+    paths = {0.4: np.linspace([-3.0, -2.0], [2.5, 2.0], 60), 1.0: np.linspace([-3.0, -2.0], [1.0, 1.0], 60)}
+    fig = lesson07.box_figure(paths)
+    ax_map, ax_gap = fig.axes
+    boxes = [line for line in ax_map.get_lines() if line.get_linestyle() == "--"]
+    assert sorted(max(line.get_xdata()) for line in boxes) == [1.0, 2.5]
+    assert [line.get_label() for line in ax_gap.get_lines()] == ["λ = 0.4, box 1/λ = 2.5", "λ = 1, box 1/λ = 1"]
+    assert ax_gap.get_xscale() == ax_gap.get_yscale() == "log"
+    assert fig.get_size_inches()[0] <= 9

@@ -149,3 +149,38 @@ def test_race_snapshot_is_the_current_picture():
     race = adaptive.AdaptiveRace(steps=30)
     assert race.snapshot().data == race.race.live.png()
 
+
+
+# --- long runs and the two step sizes ------------------------------------------------------------
+
+
+def test_long_run_figure_draws_each_run_the_band_and_the_target_above_the_floor():
+    losses = {"a": np.geomspace(1.0, 1e-40, 101), "b": np.full(101, 5e-3)}
+    fig = adaptive.long_run_figure(losses, band=5.25e-3, target=1e-6)
+    (ax,) = fig.axes
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    curves = [line for line in ax.get_lines() if line.get_label() in losses]
+    assert len(curves) == 2 and len(ax.get_lines()) == 4  # two runs, the band, the target
+    assert curves[0].get_ydata().min() == adaptive.LONG_RUN_FLOOR  # below the floor: drawn on it
+    assert len(curves[0].get_xdata()) == 100  # steps 1 … T (step 0 has no place on a log axis)
+    assert "5.25e-03" in " ".join(text.get_text() for text in ax.get_legend().get_texts())
+    assert fig.get_size_inches()[0] <= 9
+
+
+def test_step_sizes_figure_draws_the_ratios_and_the_sizes_against_the_limits():
+    sizes = {"Valley": np.column_stack([np.linspace(1, 3, 50), np.linspace(0.4, 1.2, 50)]),
+             "Rotated valley": np.ones((50, 2))}
+    fig = adaptive.step_sizes_figure(sizes, (0.2, 4.0), "Valley")
+    ax_ratio, ax_size = fig.axes
+    np.testing.assert_allclose(ax_ratio.get_lines()[0].get_ydata(), 2.5)  # (1/0.4, …, 3/1.2): all 2.5
+    assert ax_size.get_yscale() == "log"
+    limits = sorted(line.get_ydata()[0] for line in ax_size.get_lines() if line.get_linestyle() == "--")
+    assert limits == [0.5, 10.0]  # 2/λ_y and 2/λ_x
+    assert fig.get_size_inches()[0] <= 9
+
+
+def test_race_draws_adagrads_path_under_rmsprops_and_both_visible():
+    race = adaptive.AdaptiveRace(steps=30)
+    _, adagrad, rmsprop = race.race.paths
+    assert adagrad.get_linewidth() > 3 * rmsprop.get_linewidth()  # a wide band under a thin line
+    assert adagrad.get_zorder() < rmsprop.get_zorder() and 0 < adagrad.get_alpha() < 1

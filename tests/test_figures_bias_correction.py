@@ -131,6 +131,24 @@ def test_index_finds_exactly_one_rule(small_record):
         small_record.index(lr=0.5)
 
 
+def test_rows_sweep_one_setting_by_increasing_lr(small_record):
+    rows = small_record.rows(beta2=0.9999, bias_correction=False)
+    assert [small_record.rules[r].lr for r in rows] == [0.001, 0.03]
+    assert small_record.rows(lr=0.5) == []
+
+
+def test_merge_grids_puts_the_second_records_rules_after_the_first(digits, small_record):
+    extra = lesson06.train_grid([Adam(lr=0.1, beta2=0.99)], MODEL, digits, epochs=1, seeds=(0, 1))
+    merged = lesson06.merge_grids(small_record, extra)
+    assert merged.rules == small_record.rules + extra.rules
+    np.testing.assert_array_equal(merged.batch_losses[-1], extra.batch_losses[0])
+    np.testing.assert_array_equal(merged.test_error[:-1], small_record.test_error)
+    assert [merged.rules[r].lr for r in merged.rows(beta2=0.99, bias_correction=True)] == [0.001, 0.03, 0.1]
+    other_seeds = lesson06.train_grid([Adam(lr=0.1)], MODEL, digits, epochs=1, seeds=(2, 3))
+    with pytest.raises(ValueError, match="same seeds"):
+        lesson06.merge_grids(small_record, other_seeds)
+
+
 def test_experiment_table_has_a_row_per_beta2_and_lr(small_record):
     table = lesson06.experiment_table(small_record, beta1=0.9)
     lines = table.splitlines()
@@ -172,7 +190,8 @@ def test_early_loss_lab_retrains_when_a_control_moves(digits):
     assert "at t = 1: 10" in lab.factor_text.get_text()
     record = lab.run()
     spike = record.early_spike()[1, 0]
-    assert f"without {spike:,.0f}" in lab.loss_text.get_text()
+    assert f"{spike:,.0f}× without" in lab.loss_text.get_text()
+    assert "× the start with correction" in lab.loss_text.get_text()  # a multiple, not a β
     lab.beta2_slider.value = 0.99
     assert lab.live.image.value != first
     assert "at t = 1: 1," in lab.factor_text.get_text()

@@ -12,9 +12,14 @@ from lessons_lib.figures.lesson01_gradient_descent import (
     plot_1d_runs,
     plot_contraction,
     plot_starts_and_ends,
+    loss_window,
     plot_steepest_ascent,
+    plot_zigzag,
+    room_inside,
     stability_verdict,
 )
+from lessons_lib.optim import SGD
+from lessons_lib.runner import run
 from lessons_lib.surfaces import get_surface
 
 VALLEY = get_surface("valley")
@@ -90,6 +95,38 @@ def test_plot_steepest_ascent_marks_the_gradient_and_the_right_angle():
     assert ax_map.get_aspect() == 1.0
 
 
+def test_the_right_angle_segment_stays_on_the_map():
+    angles = np.linspace(-np.pi, np.pi, 9)
+    fig = plot_steepest_ascent(VALLEY, [-7.0, 0.8], angles, np.zeros(9))
+    segment = next(line for line in fig.axes[0].lines if line.get_label() == "at right angles to ∇L")
+    x, y = segment.get_data()
+    assert VALLEY.xlim[0] <= min(x) and max(x) <= VALLEY.xlim[1]
+    assert VALLEY.ylim[0] <= min(y) and max(y) <= VALLEY.ylim[1]
+
+
+def test_room_inside_is_the_distance_to_the_nearest_edge_along_a_direction():
+    assert room_inside(np.array([-7.0, 0.0]), np.array([1.0, 0.0]), (-8, 8), (-3, 3)) == pytest.approx(1.0)
+    assert room_inside(np.array([0.0, 0.0]), np.array([0.6, 0.8]), (-8, 8), (-3, 3)) == pytest.approx(3.75)
+
+
+def test_plot_zigzag_draws_later_runs_wider_and_underneath():
+    runs = [run(SGD(lr=lr, name=f"η = {lr}"), VALLEY, VALLEY.start, steps=20) for lr in (0.1, 0.45, 0.476)]
+    fig = plot_zigzag(VALLEY, runs)
+    ax_map, ax_loss = fig.axes
+    paths = [line for line in ax_map.lines if line.get_label().startswith("η")]
+    assert [p.get_label() for p in paths] == ["η = 0.1", "η = 0.45", "η = 0.476"]
+    widths, orders = [p.get_linewidth() for p in paths], [p.get_zorder() for p in paths]
+    assert widths == sorted(widths) and orders == sorted(orders, reverse=True)
+    np.testing.assert_array_equal(paths[1].get_xydata(), runs[1].positions)
+    assert len([line for line in ax_loss.lines if line.get_label().startswith("η")]) == 3
+
+
+def test_the_explorers_loss_axis_spans_the_reachable_losses_only():
+    low, high = loss_window(12.9, [0.2, 4.0], 100)
+    assert (low, high) == (1e-9, 1e3)  # the best η reaches 2.7e-8 in 100 steps; the start is 12.9
+    assert loss_window(1.0, [1.0, 1.0], 10)[0] == pytest.approx(1e-17)  # κ = 1: one step to 0, floored
+
+
 def test_plot_starts_and_ends_counts_the_runs_that_found_the_global_minimum():
     rastrigin = get_surface("rastrigin")
     starts = np.array([[0.2, 0.1], [1.2, 0.9], [2.9, -3.2]])
@@ -97,6 +134,7 @@ def test_plot_starts_and_ends_counts_the_runs_that_found_the_global_minimum():
     fig = plot_starts_and_ends(rastrigin, starts, ends)
     labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     assert labels == ["start", "end elsewhere (2)", "end at the global minimum (1)"]
+    assert fig.axes[0].collections, "the surface is shaded, not only outlined"
 
 
 # --- the live explorer ----------------------------------------------------------------

@@ -42,6 +42,30 @@ def test_steps_to_reach_runs_a_grid_and_marks_failures_inf():
     assert counts[1, 1] == 42  # momentum, η = 0.2, β = 0.7
 
 
+def test_steps_to_stay_below_is_the_step_after_the_last_one_above():
+    assert lesson03.steps_to_stay_below([5.0, 1e-7, 1.0, 1e-8, 1e-9], 1e-6) == 3
+    assert lesson03.steps_to_stay_below([1e-7, 1e-8], 1e-6) == 0
+    assert lesson03.steps_to_stay_below([5.0, 1e-7, 1.0], 1e-6) is None  # above at the end: not arrived
+    assert lesson03.steps_to_stay_below([5.0, np.nan], 1e-6) is None  # NaN is not below anything
+
+
+@pytest.mark.parametrize("lr, beta, nesterov", [(0.465, 0.0, False), (0.2, 0.7, False), (0.1, 0.9, False),
+                                                (0.1, 0.9, True), (0.27, 0.77, True), (0.65, 0.43, False),
+                                                (0.31, 0.63, True), (0.6, 0.0, False)])
+def test_steps_to_reach_with_stay_agrees_with_real_runs(lr, beta, nesterov):
+    rule = SGD(lr=lr, momentum=beta, nesterov=nesterov) if beta > 0 else SGD(lr=lr)
+    path = run(rule, VALLEY, VALLEY.start, steps=300)
+    expected = lesson03.steps_to_stay_below(path.losses, 1e-6)
+    count = lesson03.steps_to_reach(VALLEY, lr, beta, max_steps=300, nesterov=nesterov, stay=True)
+    assert count == (np.inf if expected is None else expected)
+
+
+def test_stay_is_stricter_than_first_touch_where_the_loss_bounces():
+    touch = lesson03.steps_to_reach(VALLEY, 0.27, 0.77, max_steps=100, nesterov=True)
+    stay = lesson03.steps_to_reach(VALLEY, 0.27, 0.77, max_steps=100, nesterov=True, stay=True)
+    assert (touch, stay) == (10, 49)
+
+
 def test_steps_to_reach_works_on_the_rotated_valley_too():
     rotated = get_surface("rotated_valley")
     path = run(SGD(lr=0.2, momentum=0.7), rotated, rotated.start, steps=200)
@@ -76,6 +100,35 @@ def test_classify_regimes_at_known_points(lr_lambda, beta, regime):
     assert lesson03.REGIMES[int(lesson03.classify_regimes(lr_lambda, beta))] == regime
 
 
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_largest_modulus_is_that_of_the_eigenvalues(nesterov):
+    a, beta = np.meshgrid(np.linspace(0.0, 4.2, 43), np.linspace(0.0, 0.99, 12))
+    moduli = np.abs(np.linalg.eigvals(lesson03.iteration_matrix(a, beta, nesterov=nesterov))).max(axis=-1)
+    np.testing.assert_allclose(lesson03.largest_modulus(a, beta, nesterov=nesterov), moduli, rtol=1e-9, atol=1e-12)
+
+
+def test_nesterov_iteration_matrix_reproduces_a_run_from_its_second_step():
+    lr_lambda, beta = 0.3, 0.6
+    rule = SGD(lr=lr_lambda, momentum=beta, nesterov=True)
+    path = run(rule, lambda theta: theta, np.array([1.0]), 20, loss=lambda theta: 0.5 * theta**2).positions[:, 0]
+    A = lesson03.iteration_matrix(lr_lambda, beta, nesterov=True)
+    for t in range(1, 20):
+        assert (A @ path[[t, t - 1]])[0] == pytest.approx(path[t + 1], abs=1e-12)
+
+
+def test_kinked_loss_is_continuous_with_its_gradient_and_minimum_at_zero():
+    edges = np.array([1.0, 2.0])
+    for x in edges:  # the pieces meet: value and slope agree from both sides
+        assert lesson03.kinked_loss(x - 1e-9) == pytest.approx(lesson03.kinked_loss(x + 1e-9), abs=1e-6)
+        assert lesson03.kinked_grad(x - 1e-9) == pytest.approx(lesson03.kinked_grad(x + 1e-9), abs=1e-6)
+    x = np.linspace(-3, 4, 71)
+    h = 1e-6
+    numeric = (lesson03.kinked_loss(x + h) - lesson03.kinked_loss(x - h)) / (2 * h)
+    away = np.min(np.abs(x[:, None] - edges), axis=1) > 1e-3
+    np.testing.assert_allclose(lesson03.kinked_grad(x)[away], numeric[away], atol=1e-4)
+    assert lesson03.kinked_loss(0.0) == 0 and np.all(lesson03.kinked_loss(x) >= 0)
+
+
 def test_in_the_ripple_region_every_eigenvalue_has_modulus_root_beta():
     a, beta = np.meshgrid(np.linspace(0.05, 3.5, 30), np.linspace(0.1, 0.95, 20))
     ripples = lesson03.classify_regimes(a, beta) == 1
@@ -106,6 +159,34 @@ def test_lookahead_figure_puts_each_step_where_its_rule_says():
     np.testing.assert_allclose(nesterov, ahead - lr * VALLEY.grad(ahead))
 
 
+def test_lookahead_map_has_equal_axis_scales():
+    fig = lesson03.lookahead_figure(VALLEY, [-6.6, 0.0], [0.26, -1.2], 0.1, 0.9, xlim=(-7.9, -4.9), ylim=(-2.0, 0.6))
+    assert fig.axes[0].get_aspect() == 1.0
+
+
+def test_race_figure_has_room_for_every_path():
+    path = run(SGD(lr=0.65, momentum=0.43), VALLEY, VALLEY.start, steps=30)  # swings to y = −3.2
+    ax_map = lesson03.race_figure(VALLEY, [path]).axes[0]
+    (x0, x1), (y0, y1) = ax_map.get_xlim(), ax_map.get_ylim()
+    xy = path.positions
+    assert x0 < xy[:, 0].min() and xy[:, 0].max() < x1 and y0 < xy[:, 1].min() and xy[:, 1].max() < y1
+    assert (x0, x1) == VALLEY.xlim  # only the side that needed it grew
+
+
+def test_old_velocity_legend_is_math():
+    path = np.zeros((5, 2))
+    labels = [t.get_text() for t in lesson03.old_velocity_figure(path, path).axes[0].get_legend().get_texts()]
+    assert len(labels) == 2 and all(label.count("$") == 2 and "v_" in label for label in labels)
+
+
+def test_cycle_figure_draws_each_run():
+    paths = [run(SGD(lr=1 / 9, momentum=4 / 9, name="heavy"), lesson03.kinked_grad, np.array([3.3]), 30,
+                 loss=lesson03.kinked_loss)]
+    ax_f, ax_loss = lesson03.cycle_figure(paths, steps_shown=20).axes
+    assert [t.get_text() for t in ax_loss.get_legend().get_texts()] == ["heavy"]
+    assert len(ax_loss.get_lines()[0].get_xdata()) == 21
+
+
 # --- widgets -----------------------------------------------------------------------------------------
 
 
@@ -114,9 +195,10 @@ def race():
     return lesson03.MomentumRace("valley", lr=0.1, beta=0.9, steps=150)
 
 
-def test_race_counts_the_steps_of_each_runner(race):
+def test_race_counts_the_steps_until_each_runner_stays_below_the_target(race):
     title = race.counts.get_text()
-    assert title.splitlines() == ["steps to loss < 1e-06", "gradient descent > 150 · momentum 107 · Nesterov 85"]
+    assert title.splitlines() == ["steps until the loss stays < 1e-06",
+                                  "gradient descent > 150 · momentum 149 · Nesterov 123"]
     assert race.status.value == ""
 
 

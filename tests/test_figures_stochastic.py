@@ -17,14 +17,19 @@ from lessons_lib.figures.lesson02_stochastic_gradients import (
     mse_gradient,
     mse_loss,
     per_example_gradients,
+    excess_losses,
     plot_gradient_cloud,
     plot_loss_per_epoch,
+    plot_noise_band,
     plot_noise_vs_batch_size,
     plot_sgd_runs,
+    run_seeds,
     run_sgd,
+    running_average,
     sample_minibatch_gradients,
     steps_to_follow,
 )
+from lessons_lib.optim import SGD, EMAMomentum
 from lessons_lib.runner import ewma
 
 N, D = 40, 3
@@ -136,6 +141,54 @@ def test_a_run_that_blows_up_stops_and_says_so(problem):
     assert len(result.epochs) == len(result.losses) == result.trajectory.steps_run + 1
 
 
+def test_run_seeds_is_run_sgd_for_every_seed(problem):
+    X, y = problem
+    positions = run_seeds(SGD(lr=0.05), X, y, 8, 3, seeds=[2, 5], start=np.ones(D))
+    assert positions.shape == (3 * 5 + 1, 2, D)
+    for k, seed in enumerate((2, 5)):
+        one = run_sgd(X, y, 8, 0.05, 3, start=np.ones(D), seed=seed).trajectory.positions
+        assert np.abs(positions[:, k] - one).max() <= 1e-12
+
+
+def test_run_seeds_takes_any_rule_and_a_learning_rate_per_step(problem):
+    X, y = problem
+    lrs = 0.05 / (1 + np.arange(2 * 5))
+    scheduled = run_seeds(EMAMomentum(lr=1.0, beta=0.9), X, y, 8, 2, seeds=[0], lrs=lrs)
+    rng, rule = np.random.default_rng(0), EMAMomentum(lr=1.0, beta=0.9)
+    theta = np.zeros((1, D))
+    state, t = rule.init(theta), 0
+    for _ in range(2):
+        for batch in minibatches(N, 8, rng):
+            g = 2 * X[batch].T @ (X[batch] @ theta[0] - y[batch]) / len(batch)
+            theta, state = EMAMomentum(lr=lrs[t], beta=0.9).step(theta, g[None], state)
+            t += 1
+    assert np.abs(scheduled[-1] - theta).max() <= 1e-12
+
+
+def test_independent_batches_are_drawn_with_replacement_one_epoch_at_a_time(problem):
+    X, y = problem
+    independent = run_seeds(SGD(lr=0.05), X, y, 8, 2, seeds=[3], independent=True)
+    rng, theta, path = np.random.default_rng(3), np.zeros(D), [np.zeros(D)]
+    for _ in range(2):
+        for batch in rng.integers(0, N, size=(math.ceil(N / 8), 8)):  # B independent draws, repeats allowed
+            theta = theta - 0.05 * 2 * X[batch].T @ (X[batch] @ theta - y[batch]) / 8
+            path.append(theta)
+    assert np.abs(independent[:, 0] - np.array(path)).max() <= 1e-12
+    assert not np.allclose(independent, run_seeds(SGD(lr=0.05), X, y, 8, 2, seeds=[3]))
+
+
+def test_excess_losses_and_running_average(problem):
+    X, y = problem
+    best = np.linalg.lstsq(X, y, rcond=None)[0]
+    min_loss = mse_loss(best, X, y)
+    positions = np.stack([best + 0.1, best, best - 0.1])
+    np.testing.assert_allclose(excess_losses(positions, X, y, min_loss),
+                               [mse_loss(p, X, y) - min_loss for p in positions], atol=1e-12)
+    averaged = running_average(positions, 1)
+    np.testing.assert_allclose(averaged, [best, best - 0.05])
+    assert excess_losses(running_average(positions, 0)[-1], X, y, min_loss) == pytest.approx(0, abs=1e-12)
+
+
 # --- how long the moving average lags --------------------------------------------------------------------------
 
 
@@ -159,6 +212,20 @@ def test_static_figures_are_made(problem):
     runs = [run_sgd(X, y, b, 0.05, 2) for b in (1, N)]
     assert isinstance(plot_sgd_runs(runs, 0.0), Figure)
     assert isinstance(plot_loss_per_epoch(runs, 0.0, labels=["one", "all"]), Figure)
+    epochs = np.arange(11) / 5
+    band = plot_noise_band(epochs, {"a": np.linspace(0, 1, 11), "b": np.ones(6)}, title="t")
+    assert [t.get_text() for t in band.axes[0].get_legend().get_texts()] == ["a", "b"]
+    assert band.axes[0].get_lines()[1].get_xdata()[0] == epochs[5]  # a shorter curve ends with the run
+
+
+def test_sgd_runs_with_few_steps_are_drawn_over_runs_with_many(problem):
+    X, y = problem
+    runs = [run_sgd(X, y, b, 0.05, 40) for b in (1, 8, N)]  # 1600, 200 and 40 steps
+    ax_epochs, ax_steps = plot_sgd_runs(runs, 0.0).axes
+    lines = {line.get_label(): line for line in ax_epochs.get_lines()}
+    assert lines["B = 1"].get_zorder() < lines["B = 8"].get_zorder() < lines[f"B = {N}"].get_zorder()
+    assert lines["B = 1"].get_alpha() < 1 and lines[f"B = {N}"].get_marker() == "."
+    assert [t.get_text() for t in ax_steps.get_legend().get_texts()] == ["B = 1", "B = 8", f"B = {N}"]
 
 
 

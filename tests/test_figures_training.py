@@ -109,6 +109,8 @@ def test_plot_lr_search_draws_one_line_per_rule_and_circles_the_lowest_loss():
     assert sorted((float(c.get_xdata()[0]), float(c.get_ydata()[0])) for c in circles) == [
         (0.01, pytest.approx(0.22)), (0.1, pytest.approx(0.33))]
     assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "learning rate η"
+    assert lesson08.plot_lr_search(lrs, search, xlabel="peak η").axes[0].get_xlabel() == "peak η"
 
 
 def test_plot_loss_curves_draws_the_mean_over_seeds_per_epoch():
@@ -121,17 +123,28 @@ def test_plot_loss_curves_draws_the_mean_over_seeds_per_epoch():
     np.testing.assert_allclose(val_line.get_ydata(), [2.2, 0.88, 0.33])
 
 
-def test_plot_schedule_runs_draws_each_rate_and_the_loss_at_epoch_ends():
-    warm = record((2.0, 1.0, 0.5), lr=0.2)
-    fig = lesson08.plot_schedule_runs({"warm": warm}, reference=("tuned", record((2.0, 0.8, 0.3))))
-    ax_lr, ax_loss = fig.axes
+def test_plot_schedule_runs_draws_each_rate_and_every_minibatch_loss_over_the_reference():
+    warm = dataclasses.replace(record((2.0, 1.0, 0.5), lr=0.2), batch_losses=np.linspace(2.0, 0.1, 8))
+    cold = record((2.0, 0.9, 0.4), lr=0.1)
+    tuned = record((2.0, 0.8, 0.3))
+    fig = lesson08.plot_schedule_runs({"warm": warm, "cold": cold}, reference=("tuned", tuned))
+    ax_lr, ax_warm, ax_cold = fig.axes
     (lr_line,) = lines_with_label(ax_lr, "warm")
     np.testing.assert_array_equal(lr_line.get_ydata(), warm.lrs)
-    (loss_line,) = lines_with_label(ax_loss, "warm")
-    np.testing.assert_array_equal(loss_line.get_xdata(), [0, 4, 8])
-    np.testing.assert_array_equal(loss_line.get_ydata(), warm.train_loss)
-    (reference,) = lines_with_label(ax_loss, "tuned")
+    (reference,) = lines_with_label(ax_lr, "tuned")
     assert reference.get_color() == "black" and reference.get_linestyle() == "--"
+    # each run's panel: every minibatch loss, update by update (not one point per epoch), over the reference's
+    grey, loss = ax_warm.get_lines()
+    np.testing.assert_array_equal(loss.get_xdata(), np.arange(8))
+    np.testing.assert_array_equal(loss.get_ydata(), warm.batch_losses)
+    np.testing.assert_array_equal(grey.get_ydata(), tuned.batch_losses)
+    assert loss.get_color() == lr_line.get_color() == "tab:orange"  # plot_schedules' colour for the second
+    assert ax_warm.get_yscale() == "log" and ax_cold.get_shared_y_axes().joined(ax_warm, ax_cold)
+    # the last epoch is shaded, and the title gives its spread, for the run and the reference
+    (shade,) = ax_warm.patches
+    assert shade.get_x() == 4
+    spreads = np.std(warm.batch_losses[-4:]), np.std(tuned.batch_losses[-4:])
+    assert ax_warm.get_title() == "warm: spread {:.3f} (grey: {:.3f})".format(*spreads)
 
 
 def test_plot_clipping_handles_a_run_that_blew_up_to_1e300_without_warnings():

@@ -225,6 +225,46 @@ def test_sweep_figure_circles_each_rules_best_learning_rate(tiny_records):
     (ax,) = fig.axes
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert "Adam" in [line.get_label() for line in ax.get_lines()]
+    assert fig.get_figwidth() <= 9
+
+
+def _circles(ax):
+    return [line for line in ax.get_lines() if line.get_marker() == "o"]
+
+
+def test_sweep_figure_circles_the_chosen_eta_when_told(tiny_records):
+    lrs = [1e-3, 1e-2]
+    losses = [variants.final_val_loss(r) for r in tiny_records]
+    chosen = int(np.argmax(losses))  # not the lowest: the circle follows the sweep's choice
+    fig = variants.sweep_figure(lrs, {"Adam": tiny_records}, chosen={"Adam": chosen})
+    (circle,) = _circles(fig.axes[0])
+    assert circle.get_xdata()[0] == lrs[chosen]
+    legend = fig.axes[0].get_legend()
+    assert legend.get_bbox_to_anchor().y1 < fig.axes[0].get_window_extent().y0 + 1  # under the axes
+
+
+def test_draw_lr_sweep_never_circles_a_nan_and_keeps_lesson_08s_call():
+    import matplotlib.pyplot as plt
+
+    from lessons_lib.figures.plotting import draw_lr_sweep
+
+    fig, ax = plt.subplots()
+    lrs, losses = np.array([1e-3, 1e-2, 1e-1]), np.array([np.nan, 0.5, np.inf])
+    draw_lr_sweep(ax, lrs, losses, "Adam", "tab:blue", 10.0)  # lesson 08's positional call
+    (circle,) = _circles(ax)
+    assert circle.get_xdata()[0] == 1e-2
+    triangles = [line for line in ax.get_lines() if line.get_marker() == "^"]
+    assert list(triangles[0].get_xdata()) == [1e-3, 1e-1]  # NaN and inf drawn at the top, as triangles
+    plt.close(fig)
+
+
+def test_online_figure_draws_each_run_and_the_best_point():
+    xs = {"Adam": np.linspace(0, 1, 50), "AMSGrad": np.linspace(0, -1, 50)}
+    fig = variants.online_figure(xs)
+    (ax,) = fig.axes
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:2] == ["Adam", "AMSGrad"] and "x = -1" in labels[2]
+    assert ax.get_xscale() == "log" and fig.get_figwidth() <= 9
 
 
 def test_final_val_loss_is_infinite_for_a_run_that_diverged(tiny_records):
@@ -236,14 +276,27 @@ def test_final_val_loss_is_infinite_for_a_run_that_diverged(tiny_records):
 def test_troubleshooting_figure_has_one_panel_per_failure(tiny_records):
     pair = tuple(tiny_records)
     fig = variants.troubleshooting_figure(pair, pair, pair, pair, labels={"overfits": ("Adam", "AdamW")})
-    assert [ax.get_title() for ax in fig.axes] == ["diverges", "too slow", "overfits", "stalls"]
+    assert [ax.get_title() for ax in fig.axes] == ["diverges", "too slow",
+                                                   "overfits (● lowest validation loss)", "stalls"]
+    assert fig.get_figwidth() <= 9
     overfits = fig.axes[2]
     dashed = [line for line in overfits.get_lines() if line.get_linestyle() == "--"]
     marks = [line for line in overfits.get_lines() if line.get_marker() == "o"]
     assert len(dashed) == 2 and len(marks) == 2  # both training curves, and each lowest validation loss
     assert any("AdamW" in text.get_text() for text in overfits.get_legend().get_texts())
+    assert overfits.get_yscale() == "linear"  # the validation curves are not flattened by a log axis
     diverges = fig.axes[0]
     assert diverges.get_lines()[0].get_ydata()[0] == pytest.approx(np.log(10))  # the uniform guess
+    assert diverges.get_lines()[1].get_ydata()[0] == pytest.approx(pair[0].train_loss[0])  # the start
+
+
+def test_troubleshooting_legends_sit_under_their_panels(tiny_records):
+    pair = tuple(tiny_records)
+    fig = variants.troubleshooting_figure(pair, pair, pair, pair)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        legend = ax.get_legend().get_window_extent()
+        assert legend.y1 <= ax.get_window_extent().y0 + 1, ax.get_title()  # below the plotting area
 
 
 def test_moving_average_over_a_window():

@@ -6,6 +6,7 @@ The lesson computes its numbers itself; these helpers only draw them:
   it, beside the slope of the loss in every direction;
 * ``plot_1d_runs``: gradient descent on a curve L(θ), one panel per run;
 * ``plot_contraction``: the factor |1 − ηλ| per step, and its powers |1 − ηλ|ᵗ;
+* ``plot_zigzag``: several runs on one contour map, drawn so that paths close to each other all show;
 * ``plot_starts_and_ends``: many runs on a surface, and which of them found the global minimum;
 * ``stability_verdict``: what η does to each direction of a quadratic, in words;
 * ``LearningRateExplorer``: a learning-rate slider on a quadratic surface, with
@@ -22,13 +23,16 @@ from IPython.display import Image
 from matplotlib.figure import Figure
 
 from lessons_lib.figures.live import LiveFigure, log_slider
-from lessons_lib.figures.plotting import COLORS, SMALLEST_GAP, draw_contours
+from lessons_lib.figures.plotting import COLORS, RACE_FIGSIZE, SMALLEST_GAP, draw_contours, loss_grid
 from lessons_lib.optim import SGD
-from lessons_lib.runner import run
+from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import Surface
 
 #: ηλ beyond this is not drawn in the factor plots (divergence is clear long before).
 LARGEST_ETA_LAMBDA = 2.6
+
+#: The colour of the direction at right angles to the gradient (it lies along the black contour).
+RIGHT_ANGLE = "tab:purple"
 
 
 def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes: object) -> Figure:
@@ -55,8 +59,9 @@ def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes
                         arrowprops={"arrowstyle": "-|>", "color": color, "linewidth": 2})
         ax_map.plot([], [], color=color, linewidth=2, label=label)
     along = np.array([-unit[1], unit[0]])  # at right angles to the gradient
-    ax_map.plot(*np.stack([p - 0.8 * arrow * along, p + 0.8 * arrow * along]).T, color="black", linestyle=":",
-                linewidth=1.5, label="at right angles to ∇L")
+    half = min(0.8 * arrow, 0.95 * room_inside(p, along, surface.xlim, surface.ylim))  # stays on the map
+    ax_map.plot(*np.stack([p - half * along, p + half * along]).T, color=RIGHT_ANGLE, linestyle=":",
+                linewidth=2.2, label="at right angles to ∇L")
     minimum = np.array(surface.minima[0])
     ax_map.plot(*np.stack([p, minimum]).T, linestyle="--", color="gray", label="straight to the minimum")
     ax_map.plot(*p, marker="o", color="black")
@@ -69,13 +74,25 @@ def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes
     ax_slope.axvline(gradient_angle, color="tab:red", linestyle="--", label="direction of ∇L")
     across = [a for a in (gradient_angle - 90, gradient_angle + 90) if degrees.min() <= a <= degrees.max()]
     for index, angle in enumerate(across):
-        ax_slope.axvline(angle, color="black", linestyle=":", label="at right angles to ∇L" if index == 0 else None)
+        ax_slope.axvline(angle, color=RIGHT_ANGLE, linestyle=":", linewidth=2,
+                         label="at right angles to ∇L" if index == 0 else None)
     ax_slope.axhline(0, color="gray", linewidth=0.8)
     ax_slope.set_xlabel("direction u, angle in degrees")
     ax_slope.set_ylabel("slope of L along u")
     ax_slope.set_title("slope of L in every direction u", fontsize=10)
     ax_slope.legend(loc="lower right", fontsize=8)
     return fig
+
+
+def room_inside(point: np.ndarray, direction: np.ndarray, xlim: tuple[float, float],
+                ylim: tuple[float, float]) -> float:
+    """The largest s ≥ 0 with point ± s·direction both inside the box xlim × ylim."""
+    room = np.inf
+    for coordinate, (low, high) in zip(range(2), (xlim, ylim)):
+        size = abs(direction[coordinate])
+        if size > 0:
+            room = min(room, (point[coordinate] - low) / size, (high - point[coordinate]) / size)
+    return float(room)
 
 
 def plot_1d_runs(
@@ -162,6 +179,33 @@ def plot_contraction(
     return fig
 
 
+def plot_zigzag(surface: Surface, trajectories: Sequence[Trajectory]) -> Figure:
+    """Runs on the contour map (left) and their loss curves (right), all visible where they overlap.
+
+    The first run is drawn on top with the thinnest line, each later one under
+    it with a wider, lighter line, so a path that runs close to another (η = 0.45
+    beside η = 0.476 on the valley) still shows along both of its edges.
+    """
+    fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=RACE_FIGSIZE, layout="constrained")
+    draw_contours(ax_map, surface)
+    count = len(trajectories)
+    for index, (trajectory, color) in enumerate(zip(trajectories, COLORS)):
+        width, order = 1.0 + 1.2 * index, 2 + count - index  # later runs: wider, underneath
+        alpha = 1.0 if index == 0 else 0.8
+        xy = trajectory.positions.reshape(len(trajectory.positions), -1)
+        ax_map.plot(xy[:, 0], xy[:, 1], color=color, linewidth=width, alpha=alpha, zorder=order, marker=".",
+                    markersize=2 + 2 * index, solid_joinstyle="round", label=trajectory.rule_name)
+        ax_map.plot(*xy[0], marker="o", color=color, markersize=5, zorder=order)
+        gap = np.maximum(trajectory.losses - surface.min_loss, SMALLEST_GAP)
+        ax_loss.semilogy(np.arange(len(gap)), gap, color=color, linewidth=width, alpha=alpha, zorder=order,
+                         label=trajectory.rule_name)
+    ax_map.legend(loc="upper right", fontsize=9, framealpha=0.95)
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("loss − minimum")
+    ax_loss.set_title("how fast the loss falls", fontsize=10)
+    return fig
+
+
 def plot_starts_and_ends(surface: Surface, starts: object, ends: object, tolerance: float = 0.1) -> Figure:
     """Many runs at once on the contour map: each start a gray dot, each end a star if it is within
     ``tolerance`` of a global minimum of ``surface``, else a red cross (a local minimum or a saddle)."""
@@ -171,14 +215,18 @@ def plot_starts_and_ends(surface: Surface, starts: object, ends: object, toleran
     at_global = (np.linalg.norm(ends[:, None, :] - minima[None], axis=-1) < tolerance).any(axis=1)
 
     fig, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
-    draw_contours(ax, surface, levels=15)
-    ax.plot(*starts.T, marker=".", color="gray", markersize=4, linestyle="none", label="start")
+    pale_lines, *_ = draw_contours(ax, surface, levels=15)  # the window, the title and the minimum
+    pale_lines.remove()  # on the ripples, shaded bands read better than faint lines
+    X, Y, Z = loss_grid(surface, resolution=300)
+    shading = ax.contourf(X, Y, Z - surface.min_loss, levels=12, cmap="Greys", alpha=0.6, zorder=0)
+    fig.colorbar(shading, ax=ax, shrink=0.8, label="loss − minimum (dark: high)")
+    ax.plot(*starts.T, marker=".", color="tab:blue", markersize=4, linestyle="none", label="start")
     ax.plot(*ends[~at_global].T, marker="x", color="tab:red", markersize=7, linestyle="none",
             label=f"end elsewhere ({(~at_global).sum()})")
     ax.plot(*ends[at_global].T, marker="*", color="tab:green", markersize=12, linestyle="none",
             label=f"end at the global minimum ({at_global.sum()})")
     ax.set_aspect("equal")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, borderaxespad=0)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3, fontsize=8)
     return fig
 
 
@@ -218,11 +266,23 @@ def stability_verdict(lr: float, eigenvalues: object) -> str:
     return "\n".join(lines)
 
 
+def loss_window(start_gap: float, eigenvalues: object, steps: int) -> tuple[float, float]:
+    """The loss axis of the explorer: from a decade below the lowest gap any fixed η reaches in ``steps``
+    steps, start_gap·((κ − 1)/(κ + 1))^(2·steps) at the best η, to a decade above the start.
+
+    A diverging run leaves the top (the map says it diverged); nothing can leave the bottom.
+    """
+    eigenvalues = np.asarray(eigenvalues, dtype=float)
+    kappa = eigenvalues.max() / eigenvalues.min()
+    lowest = max(start_gap * ((kappa - 1) / (kappa + 1)) ** (2 * steps), SMALLEST_GAP)
+    return 10.0 ** (np.floor(np.log10(lowest)) - 1), 10.0 ** (np.ceil(np.log10(start_gap)) + 1)
+
+
 class LearningRateExplorer:
     """A learning-rate slider for gradient descent on a quadratic surface, redrawn in place.
 
-    Three panels: the path on the contour map, the loss gap per step (log
-    scale), and the factor |1 − ηλ| of each curvature of the surface (one dot
+    Three panels: the path on the contour map (the top row), the loss gap per step
+    (log scale, ``loss_window``), and the factor |1 − ηλ| of each curvature of the surface (one dot
     each: blue for the smallest λ, then orange), with the words of
     ``stability_verdict`` under the figure. All axis limits are fixed, so a
     change of η redraws only the moving artists.
@@ -238,9 +298,10 @@ class LearningRateExplorer:
         self.eigenvalues = np.linalg.eigvalsh(surface.hessian)
         self.slider = log_slider("learning rate η", lr, low, high)
 
-        figure = Figure(figsize=(12.0, 4.3), dpi=72, layout="constrained")
-        figure.get_layout_engine().set(rect=(0, 0.11, 1, 0.89))  # the bottom strip holds the verdict
-        self.ax_map, self.ax_loss, self.ax_factor = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.5, 1, 1]})
+        figure = Figure(figsize=(11.0, 7.2), dpi=72, layout="constrained")
+        figure.get_layout_engine().set(rect=(0, 0.08, 1, 0.92))  # the bottom strip holds the verdict
+        panels = figure.subplot_mosaic([["map", "map"], ["loss", "factor"]], height_ratios=[1.1, 1])
+        self.ax_map, self.ax_loss, self.ax_factor = panels["map"], panels["loss"], panels["factor"]
         draw_contours(self.ax_map, surface, levels=15)
         (self.path,) = self.ax_map.plot([], [], marker=".", markersize=3, linewidth=1.2, color="tab:blue")
         self.ax_map.plot(*self.start, marker="o", markersize=5, color="tab:blue")
@@ -250,7 +311,7 @@ class LearningRateExplorer:
         start_gap = float(surface.loss(self.start)) - surface.min_loss
         (self.curve,) = self.ax_loss.semilogy([], [], color="tab:blue")
         self.ax_loss.set_xlim(0, self.steps)
-        self.ax_loss.set_ylim(1e-12, 10.0 ** (np.ceil(np.log10(start_gap)) + 3))
+        self.ax_loss.set_ylim(*loss_window(start_gap, self.eigenvalues, self.steps))
         self.ax_loss.axhline(start_gap, color="gray", linestyle=":", linewidth=0.8)
         self.ax_loss.set_xlabel("step")
         self.ax_loss.set_ylabel("loss − minimum")
@@ -270,7 +331,7 @@ class LearningRateExplorer:
                                          label=f"λ = {curvature:g}")[0]
                      for curvature, color in zip(self.eigenvalues, COLORS)]
         self.ax_factor.legend(loc="upper center", fontsize=8)
-        self.verdict = figure.text(0.01, 0.01, "", fontsize=10, verticalalignment="bottom")
+        self.verdict = figure.text(0.01, 0.01, "", fontsize=11, verticalalignment="bottom")
 
         self.live = LiveFigure(figure)
         self.live.animate(self.path, self.curve, *self.dots, self.verdict, self.stopped)

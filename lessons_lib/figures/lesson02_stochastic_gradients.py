@@ -12,10 +12,13 @@ Pieces, in the order of the lesson:
 * ``sample_minibatch_gradients``: many minibatch gradients at one θ, drawn at once;
 * ``MinibatchGradients``: a gradient function for ``runner.run`` that walks
   through shuffled epochs; ``run_sgd`` runs SGD with it;
+* ``run_seeds``: any rule on minibatch gradients, several seeds side by side
+  (optionally with a learning rate per step, or with batches drawn independently);
+  ``excess_losses`` and ``running_average`` read the runs;
 * ``steps_to_follow``: how long the exponential average m_t = β m_{t−1} + (1 − β) v_t
   (``lessons_lib.runner.ewma``), which Momentum and Adam keep, lags behind a change;
 * figures: ``plot_gradient_cloud``, ``plot_noise_vs_batch_size``, ``plot_sgd_runs``,
-  ``plot_loss_per_epoch``;
+  ``plot_loss_per_epoch``, ``plot_noise_band``;
 * widgets: ``BatchSizeLab`` (batch size and learning rate) and ``AveragingLab`` (β).
 """
 
@@ -179,6 +182,70 @@ def run_sgd(
     return SGDRun(batch_size, lr, gradients.epochs_after(trajectory.steps_run), trajectory)
 
 
+def run_seeds(
+    rule: object,
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    epochs: int,
+    seeds: Sequence[int],
+    start: np.ndarray | None = None,
+    lrs: Sequence[float] | None = None,
+    independent: bool = False,
+) -> np.ndarray:
+    """Positions θ_0 … θ_T of ``rule`` on minibatch gradients, one run per seed, side by side: (T + 1, S, d).
+
+    Every run makes ⌈N / B⌉ steps per epoch for ``epochs`` epochs from ``start``
+    (zeros by default). Seed s draws its batches from ``np.random.default_rng(s)``:
+    shuffled epochs, the same batches as ``run_sgd(..., seed=s)``; with
+    ``independent=True``, each batch holds B examples drawn independently (with
+    replacement), so that the noise of successive gradients is independent.
+    ``lrs`` (optional) gives the learning rate of every step, a schedule: step t
+    uses the rule with ``lr = lrs[t]``. The rule's arrays broadcast, so the S
+    runs are one numpy computation per step.
+    """
+    n, d = X.shape
+    rngs = [np.random.default_rng(seed) for seed in seeds]
+    steps_per_epoch = math.ceil(n / batch_size)
+    theta = np.zeros((len(rngs), d)) if start is None else np.tile(np.asarray(start, dtype=float), (len(rngs), 1))
+    state = rule.init(theta)
+    positions = [theta]
+    for _ in range(epochs):
+        if independent:
+            draws = np.stack([rng.integers(0, n, size=(steps_per_epoch, batch_size)) for rng in rngs], axis=1)
+            batches = list(draws)  # steps_per_epoch arrays of shape (S, B)
+        else:  # one permutation per seed, cut into batches: lessons_lib.data.minibatches, S at once
+            orders = np.stack([rng.permutation(n) for rng in rngs])
+            batches = [orders[:, k:k + batch_size] for k in range(0, n, batch_size)]
+        for rows in batches:
+            Xb, yb = X[rows], y[rows]  # (S, B, d), (S, B)
+            residuals = np.einsum("sbd,sd->sb", Xb, theta) - yb
+            g = 2 * np.einsum("sb,sbd->sd", residuals, Xb) / rows.shape[1]
+            step_rule = rule if lrs is None else replace(rule, lr=float(lrs[len(positions) - 1]))
+            theta, state = step_rule.step(theta, g, state)
+            positions.append(theta)
+    return np.array(positions)
+
+
+def excess_losses(positions: np.ndarray, X: np.ndarray, y: np.ndarray, min_loss: float) -> np.ndarray:
+    """L(θ) − L(θ*) at every position (any leading shape, last axis the d weights).
+
+    Expanded, L(θ) = θᵀAθ − 2bᵀθ + c with A = XᵀX/N, b = Xᵀy/N, c = yᵀy/N: three
+    small sums computed once, instead of N residuals for every position.
+    """
+    n = len(y)
+    A, b, c = X.T @ X / n, X.T @ y / n, y @ y / n
+    positions = np.asarray(positions, dtype=float)
+    return np.einsum("...i,ij,...j->...", positions, A, positions) - 2 * positions @ b + c - min_loss
+
+
+def running_average(positions: np.ndarray, first: int) -> np.ndarray:
+    """The Polyak–Ruppert average θ̄_t = mean of θ_first … θ_t, for t = first … T (time on the first axis)."""
+    tail = positions[first:]
+    counts = np.arange(1, len(tail) + 1).reshape(-1, *[1] * (tail.ndim - 1))
+    return np.cumsum(tail, axis=0) / counts
+
+
 # --- averaging over time -------------------------------------------------------------------------
 
 
@@ -255,21 +322,34 @@ def draw_excess_loss(ax: Axes, x: np.ndarray, losses: np.ndarray, min_loss: floa
 
 
 def plot_sgd_runs(runs: Sequence[SGDRun], min_loss: float, labels: Sequence[str] | None = None) -> Figure:
-    """Two panels of the same runs: excess training loss per epoch (left) and per step (right, log scale)."""
+    """Two panels of the same runs: excess training loss per epoch (left) and per step (right, log scale).
+
+    Runs with many steps are drawn first, thin and pale, so that they do not
+    hide the runs with few steps, which are drawn on top with a dot per step.
+    """
     labels = labels or [r.label for r in runs]
-    fig, (ax_epochs, ax_steps) = plt.subplots(1, 2, figsize=(11.0, 4.2), layout="constrained", sharey=True)
-    for r, label in zip(runs, labels):
-        line = draw_excess_loss(ax_epochs, r.epochs, r.losses, min_loss, label=label, linewidth=0.8)
+    fig, (ax_epochs, ax_steps) = plt.subplots(1, 2, figsize=(9.0, 4.0), layout="constrained", sharey=True)
+    colors = dict(zip(range(len(runs)), COLORS))
+    order = sorted(range(len(runs)), key=lambda k: -len(runs[k].losses))  # most steps first: at the bottom
+    for rank, k in enumerate(order):
+        r, label = runs[k], labels[k]
+        many = len(r.losses) > 1000
+        style = {"color": colors[k], "label": label, "zorder": 2 + rank,
+                 "linewidth": 0.5 if many else 1.4, "alpha": 0.55 if many else 1.0,
+                 "marker": None if len(r.losses) > 200 else ".", "markersize": 4}
+        draw_excess_loss(ax_epochs, r.epochs, r.losses, min_loss, **style)
         steps = np.arange(1, len(r.losses))  # the start (step 0) has no place on a log axis
-        draw_excess_loss(ax_steps, steps, r.losses[1:], min_loss, label=label, linewidth=0.8,
-                         color=line.get_color())
+        draw_excess_loss(ax_steps, steps, r.losses[1:], min_loss, **style)
     ax_epochs.set_xlabel("epochs (examples seen / N)")
     ax_epochs.set_ylabel("training loss − minimum")
     ax_epochs.set_title("per epoch: the same number of example gradients", fontsize=10)
     log_axis(ax_steps, "x")  # fewer ticks: much faster to draw
     ax_steps.set_xlabel("steps (minibatch gradients evaluated), log scale")
     ax_steps.set_title("per step: the same number of updates", fontsize=10)
-    ax_epochs.legend(loc="upper right", fontsize=9)
+    handles, names = ax_steps.get_legend_handles_labels()
+    by_name = dict(zip(names, handles))
+    # lower left of the per-step panel: every curve starts high there
+    ax_steps.legend([by_name[label] for label in labels], labels, loc="lower left", fontsize=9)
     return fig
 
 
@@ -283,6 +363,26 @@ def plot_loss_per_epoch(runs: Sequence[SGDRun], min_loss: float, labels: Sequenc
     fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
     for r, label in zip(runs, labels):
         draw_excess_loss(ax, r.epochs[1:], r.losses[1:], min_loss, label=label, linewidth=0.8)
+    ax.set_xlabel("epochs (examples seen / N)")
+    ax.set_ylabel("training loss − minimum")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    return fig
+
+
+def plot_noise_band(epochs: np.ndarray, curves: dict[str, np.ndarray], title: str = "",
+                    bottom: float = 1e-6) -> Figure:
+    """Excess loss per epoch of several runs on one log-scale panel: ``curves`` maps a label to its values.
+
+    Meant for runs that start at the minimum: their excess loss is the noise band alone. The
+    start (0, which a log axis cannot show) is left out, and the axis begins at ``bottom``.
+    """
+    fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
+    for (label, values), color in zip(curves.items(), COLORS):
+        offset = len(epochs) - len(values)  # a running average starts later than the run
+        x, values = epochs[offset:], np.asarray(values)
+        ax.semilogy(x[x > 0], np.maximum(values[x > 0], bottom), color=color, linewidth=0.8, label=label)
+    ax.set_ylim(bottom=bottom)
     ax.set_xlabel("epochs (examples seen / N)")
     ax.set_ylabel("training loss − minimum")
     ax.set_title(title, fontsize=10)

@@ -3,13 +3,19 @@
 The lesson writes the update rules itself; this module keeps the plumbing:
 
 * ``first_step_below``: the first step whose loss is below a target;
+  ``steps_to_stay_below`` (``lessons_lib.runner``'s): the step from which on it stays below (the stricter count);
 * ``steps_to_reach``: how many steps momentum needs on a quadratic surface, for
   a whole grid of learning rates and β at once (a grid search in milliseconds);
+* ``race_figure``: a race whose map has room for every path;
 * ``weight_window_figure``: how much weight momentum gives to each past gradient;
 * ``iteration_matrix`` and ``classify_regimes``: the (η, β) regimes of momentum on
   a one-dimensional quadratic, from the eigenvalues of its 2×2 iteration matrix;
   ``draw_regime_map`` colours them, and ``heavy_ball_1d`` runs one point of the map;
+  ``largest_modulus``: how much a step shrinks θ in the long run (heavy ball or Nesterov);
+* ``old_velocity_figure``: the right classical rule beside the one that adds the old velocity;
 * ``lookahead_figure``: one step of heavy ball and of Nesterov from the same point;
+* ``kinked_loss`` and ``kinked_grad``: a convex loss made of three quadratic pieces
+  (Lessard, Recht & Packard, 2016), on which tuned heavy ball cycles; ``cycle_figure``;
 * ``MomentumRace``: gradient descent, momentum and Nesterov racing on a surface,
   with η and β on sliders;
 * ``RegimeExplorer``: a point on the regime map and the path θ_t it gives.
@@ -18,6 +24,7 @@ The lesson writes the update rules itself; this module keeps the plumbing:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -29,10 +36,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from lessons_lib.figures.live import LiveFigure, log_slider
-from lessons_lib.figures.plotting import COLORS, draw_contours
+from lessons_lib.figures.plotting import COLORS, draw_contours, plot_race
 from lessons_lib.figures.race import LiveRace, steps_verdict
 from lessons_lib.optim import SGD
-from lessons_lib.runner import Trajectory, run
+from lessons_lib.runner import Trajectory, run, steps_to_stay_below  # noqa: F401 (the notebook calls it here)
 from lessons_lib.surfaces import Surface, get_surface
 
 #: The four behaviours of momentum on a quadratic, in the order of ``classify_regimes``' codes 0-3.
@@ -62,6 +69,7 @@ def steps_to_reach(
     max_steps: int = 1000,
     nesterov: bool = False,
     start: object = None,
+    stay: bool = False,
 ) -> np.ndarray:
     """Steps PyTorch's momentum needs to bring the loss of a quadratic ``surface`` below ``target``.
 
@@ -71,8 +79,9 @@ def steps_to_reach(
     surface's start). β = 0 is plain gradient descent.
 
     Returns a float array of the broadcast shape: the first step t with
-    L(θ_t) − L_min < ``target``, or ``inf`` where that does not happen within
-    ``max_steps`` steps (too slow, or diverging).
+    L(θ_t) − L_min < ``target`` (with ``stay=True``: the first step from which
+    on it stays below, up to step ``max_steps``), or ``inf`` where that does not
+    happen within ``max_steps`` steps (too slow, or diverging).
     """
     start = np.asarray(surface.start if start is None else start, dtype=float)
     lr, beta = np.broadcast_arrays(np.asarray(lr, dtype=float), np.asarray(beta, dtype=float))
@@ -80,17 +89,33 @@ def steps_to_reach(
     lr, beta = lr[..., None], beta[..., None]  # one column per coordinate
     theta = np.broadcast_to(start, lr.shape[:-1] + (2,)).copy()
     steps = np.full(lr.shape[:-1], np.inf)
+    last_above = np.zeros(lr.shape[:-1])  # the start counts as above the target
     buffer = None
+    g = theta @ hessian  # the gradient of ½ θᵀHθ (H is symmetric)
     with np.errstate(all="ignore"):  # diverging runs overflow to inf/NaN; their count stays inf
         for t in range(1, max_steps + 1):
-            g = theta @ hessian  # the gradient of ½ θᵀHθ (H is symmetric)
             buffer = g if buffer is None else beta * buffer + g
             theta = theta - lr * (g + beta * buffer if nesterov else buffer)
-            gap = 0.5 * np.einsum("...i,ij,...j->...", theta, hessian, theta)
-            steps[(gap < target) & np.isinf(steps)] = t
-            if np.isfinite(steps).all():
-                break
+            g = theta @ hessian  # the next gradient, Hθ; and the gap ½ θᵀHθ from it
+            gap = 0.5 * np.sum(theta * g, axis=-1)
+            if stay:
+                last_above[~(gap < target)] = t  # NaN counts as above
+            else:
+                steps[(gap < target) & np.isinf(steps)] = t
+                if np.isfinite(steps).all():
+                    break
+    if stay:
+        steps = np.where(last_above < max_steps, last_above + 1, np.inf)
     return steps
+
+
+def race_figure(surface: Surface, trajectories: Sequence[Trajectory], margin: float = 0.3) -> Figure:
+    """``plot_race``, with the map widened where a path leaves the surface's window (by ``margin``)."""
+    points = np.concatenate([t.positions.reshape(len(t.positions), -1) for t in trajectories])
+    low, high = points.min(axis=0) - margin, points.max(axis=0) + margin
+    xlim = (min(surface.xlim[0], low[0]), max(surface.xlim[1], high[0]))
+    ylim = (min(surface.ylim[0], low[1]), max(surface.ylim[1], high[1]))
+    return plot_race(replace(surface, xlim=xlim, ylim=ylim), trajectories)
 
 
 # --- how far back momentum remembers -----------------------------------------------------------
@@ -143,18 +168,41 @@ def weight_window_figure(
 # --- the (η, β) regimes on a one-dimensional quadratic ------------------------------------------
 
 
-def iteration_matrix(lr_times_curvature: object, beta: object) -> np.ndarray:
+def iteration_matrix(lr_times_curvature: object, beta: object, nesterov: bool = False) -> np.ndarray:
     """The matrices A with (θ_{t+1}, θ_t) = A (θ_t, θ_{t−1}) for momentum on L = λθ²/2.
 
-    A = [[1 + β − ηλ, −β], [1, 0]]; inputs broadcast, the result has shape (..., 2, 2).
+    Heavy ball: A = [[1 + β − ηλ, −β], [1, 0]]. Nesterov (PyTorch's form, from
+    its second step on): A = [[(1 + β)(1 − ηλ), −β(1 − ηλ)], [1, 0]]. Inputs
+    broadcast, the result has shape (..., 2, 2).
     """
     a, beta = np.broadcast_arrays(np.asarray(lr_times_curvature, dtype=float), np.asarray(beta, dtype=float))
     matrix = np.empty(a.shape + (2, 2))
-    matrix[..., 0, 0] = 1 + beta - a
-    matrix[..., 0, 1] = -beta
+    if nesterov:
+        matrix[..., 0, 0] = (1 + beta) * (1 - a)
+        matrix[..., 0, 1] = -beta * (1 - a)
+    else:
+        matrix[..., 0, 0] = 1 + beta - a
+        matrix[..., 0, 1] = -beta
     matrix[..., 1, 0] = 1
     matrix[..., 1, 1] = 0
     return matrix
+
+
+def largest_modulus(lr_times_curvature: object, beta: object, nesterov: bool = False) -> np.ndarray:
+    """The largest |eigenvalue| of ``iteration_matrix``: the factor a step shrinks θ by in the long run.
+
+    From the trace τ and determinant δ of A: the eigenvalues are (τ ± √(τ² − 4δ))/2,
+    so the largest modulus is √δ when they are complex, (|τ| + √(τ² − 4δ))/2 when real.
+    (Closed form: fast enough for grids of millions of points.)
+    """
+    a, beta = np.broadcast_arrays(np.asarray(lr_times_curvature, dtype=float), np.asarray(beta, dtype=float))
+    if nesterov:
+        trace, det = (1 + beta) * (1 - a), beta * (1 - a)
+    else:
+        trace, det = 1 + beta - a, beta
+    disc = trace**2 - 4 * det
+    with np.errstate(invalid="ignore"):
+        return np.where(disc < 0, np.sqrt(np.abs(det)), (np.abs(trace) + np.sqrt(np.maximum(disc, 0))) / 2)
 
 
 def classify_regimes(lr_times_curvature: object, beta: object) -> np.ndarray:
@@ -255,6 +303,27 @@ class RegimeExplorer:
         return self.live.snapshot()
 
 
+# --- adding the old velocity ------------------------------------------------------------------
+
+
+def old_velocity_figure(right: object, wrong: object) -> Figure:
+    """The y coordinate (across the valley) of the right classical rule and of the rule that adds the old velocity.
+
+    ``right`` and ``wrong`` are paths of shape (steps + 1, 2). The wrong rule
+    leaves the plot once it swings past |y| = 8.
+    """
+    right, wrong = np.asarray(right), np.asarray(wrong)
+    fig, ax = plt.subplots(figsize=(8.0, 3.0), layout="constrained")
+    ax.plot(right[:, 1], marker=".", label=r"$\theta_{t+1} = \theta_t + v_{t+1}$  (right)")
+    ax.plot(wrong[:, 1], marker=".", label=r"$\theta_{t+1} = \theta_t + v_t$  (old velocity: wrong)")
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("step t")
+    ax.set_ylabel(r"$y_t$, across the valley")
+    ax.set_ylim(-8, 8)
+    ax.legend(loc="upper left", fontsize=9)
+    return fig
+
+
 # --- Nesterov's look-ahead -----------------------------------------------------------------------
 
 
@@ -271,10 +340,11 @@ def lookahead_figure(surface: Surface, theta: object, velocity: object, lr: floa
     heavy = ahead - lr * surface.grad(theta)
     nesterov = ahead - lr * surface.grad(ahead)
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
     draw_contours(ax, surface)
     ax.set_xlim(*(xlim or surface.xlim))
     ax.set_ylim(*(ylim or surface.ylim))
+    ax.set_aspect("equal")  # a unit of x looks as long as a unit of y, as in lesson 01's maps
 
     def arrow(tail: np.ndarray, head: np.ndarray, color: str) -> None:
         ax.annotate("", xy=head, xytext=tail, arrowprops={"arrowstyle": "-|>", "color": color, "lw": 2})
@@ -295,6 +365,55 @@ def lookahead_figure(surface: Surface, theta: object, velocity: object, lr: floa
     return fig
 
 
+# --- beyond quadratics: a loss on which tuned heavy ball cycles -----------------------------------
+
+
+def kinked_loss(x: object) -> np.ndarray:
+    """A convex loss of one variable, made of three quadratic pieces (Lessard, Recht & Packard, 2016)::
+
+        f(x) = 25 x²/2               for x < 1
+               x²/2 + 24 x − 12      for 1 ≤ x < 2
+               25 x²/2 − 24 x + 36   for x ≥ 2
+
+    Its curvature is 25 or 1 (so μ = 1, L = 25, κ = 25), its gradient is
+    continuous, and its minimum is f(0) = 0.
+    """
+    x = np.asarray(x, dtype=float)
+    return np.where(x < 1, 12.5 * x**2, np.where(x < 2, 0.5 * x**2 + 24 * x - 12, 12.5 * x**2 - 24 * x + 36))
+
+
+def kinked_grad(x: object) -> np.ndarray:
+    """The gradient of ``kinked_loss``: 25x, x + 24, 25x − 24 on the three pieces."""
+    x = np.asarray(x, dtype=float)
+    return np.where(x < 1, 25 * x, np.where(x < 2, x + 24, 25 * x - 24))
+
+
+def cycle_figure(trajectories: Sequence[Trajectory], steps_shown: int = 60) -> Figure:
+    """Left: ``kinked_loss`` and the last three points of each 1-D run. Right: each run's loss per step (log)."""
+    fig, (ax_f, ax_loss) = plt.subplots(1, 2, figsize=(9.0, 3.5), layout="constrained")
+    x = np.linspace(-2.5, 3.5, 400)
+    ax_f.plot(x, kinked_loss(x), color="black", linewidth=1)
+    for edge in (1, 2):
+        ax_f.axvline(edge, color="grey", linestyle=":", linewidth=1)
+    for trajectory, color in zip(trajectories, COLORS[1:]):
+        last = trajectory.positions[-3:, 0]
+        ax_f.plot(last, kinked_loss(last), "o", color=color, markersize=8,
+                  label=f"{trajectory.rule_name}: last 3 points")
+        losses = np.maximum(trajectory.losses[: steps_shown + 1], 1e-16)
+        ax_loss.semilogy(np.arange(len(losses)), losses, marker=".", markersize=3, color=color,
+                         label=trajectory.rule_name)
+    ax_f.set_xlabel("x")
+    ax_f.set_ylabel("f(x)")
+    ax_f.set_title("three quadratic pieces (dotted: where they meet)", fontsize=10)
+    ax_f.legend(loc="upper left", fontsize=8.5)
+    ax_loss.set_ylim(1e-16, 1e4)
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("f(x_t) − f(0)  (below 1e-16 drawn at 1e-16)")
+    ax_loss.set_title(f"the first {steps_shown} steps", fontsize=10)
+    ax_loss.legend(loc="lower left", fontsize=8.5)
+    return fig
+
+
 # --- the race ---------------------------------------------------------------------------------
 
 
@@ -302,7 +421,8 @@ class MomentumRace:
     """Gradient descent, momentum (PyTorch's heavy ball) and Nesterov on one surface, all with the same η.
 
     Sliders: η (log scale) and β. Left, the paths; right, the loss curves, titled
-    with the number of steps each needs to get the loss below ``target``.
+    with the number of steps each needs until its loss stays below ``target``
+    (within the ``steps`` shown).
     """
 
     def __init__(self, surface: str = "valley", lr: float = 0.1, beta: float = 0.9, steps: int = 150,
@@ -343,9 +463,9 @@ class MomentumRace:
         self.race.show(trajectories)
         verdicts = []
         for trajectory in trajectories:
-            reached = first_step_below(trajectory.losses - self.surface.min_loss, self.target)
+            reached = steps_to_stay_below(trajectory.losses - self.surface.min_loss, self.target)
             verdicts.append(f"{trajectory.rule_name} {steps_verdict(trajectory, reached, f'> {self.steps}')}")
-        self.counts.set_text(f"steps to loss < {self.target:g}\n" + " · ".join(verdicts))
+        self.counts.set_text(f"steps until the loss stays < {self.target:g}\n" + " · ".join(verdicts))
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""

@@ -9,7 +9,10 @@ The lesson writes the update rules itself; this module keeps the plumbing:
   when ε sits outside the square root (PyTorch) or inside it (Keras, optax);
 * ``valley_coordinates`` and ``MATCHING_STARTS``: the 45° turn that takes the
   rotated valley to the valley, and two starts that are the same point seen both ways;
-* ``steps_to_stay_below``: from which step on a loss stays below a target;
+* ``steps_to_stay_below`` (``lessons_lib.runner``'s): from which step on a loss stays below a target;
+* ``long_run_figure``: loss curves of long runs on a log-log scale, with the band RMSprop hops in;
+* ``step_sizes_figure``: the ratio of RMSprop's two step sizes, and the sizes themselves,
+  against the stability limit 2/λ;
 * ``AdaptiveRace``: gradient descent, AdaGrad and RMSprop racing on the valley or the
   rotated valley, with η, β and the surface on controls.
 """
@@ -30,6 +33,7 @@ from lessons_lib.figures.plotting import COLORS, major_ticks_only
 from lessons_lib.figures.race import LiveRace, steps_verdict
 from lessons_lib.optim import SGD, AdaGrad, AdaGradState, RMSprop, RMSpropState
 from lessons_lib.runner import Trajectory, replay as replay_gradients, run
+from lessons_lib.runner import steps_to_stay_below  # noqa: F401 (the notebook calls it here)
 from lessons_lib.surfaces import get_surface
 
 #: The surfaces of the race: the same valley, along the axes and turned by 45°.
@@ -181,18 +185,70 @@ MATCHING_STARTS: dict[str, tuple[float, float]] = {
 }
 
 
-def steps_to_stay_below(losses: object, target: float) -> int | None:
-    """The first step t from which on every loss is below ``target``; None if the last one is not.
+# --- long runs, and RMSprop's two step sizes -----------------------------------------------------
 
-    Stricter than the first time the loss dips below the target: a run that
-    dips and bounces back up has not arrived.
+#: Losses below this are drawn at this value in ``long_run_figure``.
+LONG_RUN_FLOOR = 1e-20
+
+
+def long_run_figure(losses: Mapping[str, object], band: float | None = None, target: float | None = None,
+                    title: str = "") -> Figure:
+    """Loss per step of each run (label → losses L_0 … L_T), step and loss both on log axes.
+
+    A log step axis shows the first hundred steps and the last ten thousand
+    side by side. ``band`` draws a dashed line at the loss of RMSprop's hopping
+    (it hops between ±η/2 in every coordinate), ``target`` a dotted line.
+    Losses below ``LONG_RUN_FLOOR`` sit on the bottom edge.
     """
-    losses = np.asarray(losses)
-    above = np.flatnonzero(losses >= target)
-    if above.size == 0:
-        return 0
-    last_above = int(above[-1])
-    return None if last_above == len(losses) - 1 else last_above + 1
+    fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
+    for (label, values), color, style in zip(losses.items(), COLORS, ("-", "-", "-", "--", "-.")):
+        values = np.maximum(np.asarray(values, dtype=float), LONG_RUN_FLOOR)
+        ax.loglog(np.arange(1, len(values)), values[1:], color=color, linestyle=style, linewidth=1.4,
+                  label=label)
+    if band is not None:
+        ax.axhline(band, color="black", linestyle=(0, (4, 3)), linewidth=0.9,
+                   label=f"the band: (λ_x + λ_y)/2 · (η/2)² = {band:.2e}")
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle=":", linewidth=1, label=f"target {target:g}")
+    ax.set_ylim(LONG_RUN_FLOOR / 3, 1e3)
+    ax.set_xlabel("step t")
+    ax.set_ylabel(f"loss (floor {LONG_RUN_FLOOR:g})")
+    ax.set_title(title or "RMSprop on the valley, long runs", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    major_ticks_only(ax)
+    ax.grid(True, which="major", alpha=0.3)
+    return fig
+
+
+def step_sizes_figure(sizes: Mapping[str, object], curvatures: tuple[float, float], title_of_sizes: str) -> Figure:
+    """Left: r = (η/√v_x) / (η/√v_y) per step, one curve per run (label → sizes, shape (T, 2)).
+    Right: the two step sizes η/√v_x and η/√v_y of the run named ``title_of_sizes``, on a log axis,
+    with lesson 01's stability limits 2/λ_x and 2/λ_y (``curvatures`` = (λ_x, λ_y)) dashed.
+    """
+    fig, (ax_ratio, ax_size) = plt.subplots(1, 2, figsize=(9.0, 3.4), layout="constrained")
+    for (label, values), color in zip(sizes.items(), COLORS):
+        values = np.asarray(values, dtype=float)
+        t = np.arange(1, len(values) + 1)
+        ax_ratio.plot(t, values[:, 0] / values[:, 1], color=color, label=label)
+    ax_ratio.axhline(1, color="grey", linewidth=0.8)
+    ax_ratio.set_ylim(0, 6)
+    ax_ratio.set_xlabel("step t")
+    ax_ratio.set_ylabel("r = (η/√v_x) / (η/√v_y)")
+    ax_ratio.set_title("the ratio of the two step sizes", fontsize=10)
+    ax_ratio.legend(loc="upper right", fontsize=9)
+    values = np.asarray(sizes[title_of_sizes], dtype=float)
+    t = np.arange(1, len(values) + 1)
+    for k, (name, color) in enumerate((("x", COLORS[2]), ("y", COLORS[3]))):
+        ax_size.semilogy(t, values[:, k], color=color, label=f"η/√v_{name}")
+        ax_size.axhline(2 / curvatures[k], color=color, linestyle="--", linewidth=1,
+                        label=f"2/λ_{name} = {2 / curvatures[k]:g}")
+    ax_size.set_xlabel("step t")
+    ax_size.set_ylabel("step size")
+    ax_size.set_title(f"the step sizes themselves ({title_of_sizes.lower()})", fontsize=10)
+    ax_size.legend(loc="lower right", fontsize=8.5, ncol=2)
+    for ax in (ax_ratio, ax_size):
+        ax.grid(True, which="major", alpha=0.3)
+    return fig
 
 
 # --- the race ----------------------------------------------------------------------------------
@@ -221,6 +277,11 @@ class AdaptiveRace:
                                                style={"description_width": "initial"})
         self.labels = [f"gradient descent, η = {self.gd_lr:g}", "AdaGrad", "RMSprop"]
         self.race = LiveRace(get_surface(surface), self.labels, self.steps)
+        # AdaGrad and RMSprop start along the same curve, AdaGrad's path under RMSprop's: draw AdaGrad's
+        # as a wide pale band beneath, RMSprop's thin on top, so both show where they overlap.
+        adagrad_path, rmsprop_path = self.race.paths[1], self.race.paths[2]
+        adagrad_path.set(linewidth=6, alpha=0.45, markersize=0, zorder=2.1)
+        rmsprop_path.set(linewidth=1.2, zorder=2.3)
         self._moved_legend = None
         self.race.ax_loss.plot([0, self.steps], [self.target, self.target], color="grey", linestyle=":",
                                linewidth=1, scalex=False, scaley=False)

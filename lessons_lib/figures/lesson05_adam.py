@@ -224,6 +224,19 @@ class SignalToNoise:
 #: The four runners of ``AdamRace``, in the order of the lessons.
 RACE_LABELS = ("SGD", "Momentum", "RMSprop", "Adam")
 
+#: How each runner's path is drawn on the map (line width, opacity), and the order of drawing, first
+#: underneath: on Rosenbrock SGD, RMSprop and Adam follow the same curved floor, Adam the furthest, so the
+#: wide, light paths go under and the thin ones on top, and every path shows.
+RACE_PATH_STYLE = {"Adam": (5.0, 0.4), "RMSprop": (3.0, 0.7), "Momentum": (1.2, 1.0), "SGD": (1.4, 1.0)}
+
+
+def times_eta(value: float) -> str:
+    """A multiple of η with three significant digits, whatever its size: 216, 10.0, 1.00."""
+    value = float(f"{value:.3g}")  # round first: 9.99999 is 10.0, not 10.00
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
 
 class AdamRace:
     """SGD, Momentum (PyTorch's heavy ball), RMSprop and Adam on a chosen surface.
@@ -231,7 +244,8 @@ class AdamRace:
     Controls: the surface; a learning rate per optimizer (log sliders); momentum's β,
     RMSprop's β, and Adam's β₁ and β₂. The title of the loss panel gives, for each
     runner, its largest step in any one coordinate in units of its own η (a
-    diverged run says so instead).
+    diverged run says so instead), with three significant digits (``times_eta``). On the map each
+    path ends in a square; the wide, light paths lie under the thin ones (``RACE_PATH_STYLE``).
     """
 
     LR_RANGE = (1e-4, 1.0)
@@ -252,6 +266,7 @@ class AdamRace:
             for (name, value), description in zip(betas.items(), ("β Momentum", "β RMSprop", "β₁ Adam", "β₂ Adam"))
         }
         self.race = LiveRace(first, list(RACE_LABELS), self.steps)
+        self._style_paths()
         self.readout = self.race.ax_loss.title  # a title never hides a curve
         self.readout.set_text("largest step in one coordinate, in units of η:\n(filled in by update)")
         self.race.live.animate(self.readout)
@@ -265,6 +280,38 @@ class AdamRace:
         columns = widgets.HBox([widgets.VBox([self.surface_menu, *self.lr_sliders.values()]),
                                 widgets.VBox(list(self.beta_sliders.values()))])
         self.panel = widgets.VBox([columns, self.status, self.race.live.image])
+
+    def _style_paths(self) -> None:
+        """Widths and opacities of ``RACE_PATH_STYLE``, the wide paths drawn first, and a square at each end."""
+        ax_map, live = self.race.ax_map, self.race.live
+        paths = dict(zip(RACE_LABELS, self.race.paths))
+        for label, (width, alpha) in RACE_PATH_STYLE.items():
+            paths[label].set_linewidth(width)
+            paths[label].set_alpha(alpha)
+            paths[label].set_solid_joinstyle("round")
+        # the live figure draws its moving artists in list order: the wide paths go first, underneath
+        live.animated[:] = [paths[label] for label in RACE_PATH_STYLE] + [
+            artist for artist in live.animated if artist not in paths.values()]
+        self.ends = {label: ax_map.plot([], [], marker="s", markersize=6, markeredgecolor="black",
+                                        color=paths[label].get_color(), linestyle="none")[0]
+                     for label in RACE_LABELS}
+        live.animate(*self.ends.values())
+        self._legend_placed = None
+
+    def _place_legend(self) -> None:
+        """The loss panel's legend at the lower left, where the curves, which start at the top left, rarely go."""
+        legend = self.race.ax_loss.get_legend()
+        if legend is not None and legend is not self._legend_placed:
+            legend.set_loc("lower left")
+            self._legend_placed = legend
+            self.race.live.redraw_background()
+
+    def largest_steps(self, trajectories: list[Trajectory] | None = None) -> dict[str, float]:
+        """Each runner's largest step in any one coordinate, in units of its own η (inf for a diverged run)."""
+        rules = self.rules()
+        trajectories = trajectories or self.trajectories(rules)
+        return {rule.name: np.inf if trajectory.diverged else float(np.abs(trajectory.steps).max() / rule.lr)
+                for rule, trajectory in zip(rules, trajectories)}
 
     def rules(self) -> list[SGD | RMSprop | Adam]:
         """The four rules at the controls' values."""
@@ -288,14 +335,13 @@ class AdamRace:
         rules = self.rules()
         trajectories = self.trajectories(rules)
         self.race.show(trajectories)
-        parts = []
-        for rule, trajectory in zip(rules, trajectories):
-            if trajectory.diverged:
-                parts.append(f"{rule.name} diverges")
-            else:
-                largest = np.abs(trajectory.steps).max() / rule.lr
-                parts.append(f"{rule.name} {largest:.2f}" if largest < 10 else f"{rule.name} {largest:.3g}")
-        self.readout.set_text("largest step in one coordinate, in units of η:\n" + " · ".join(parts))
+        self._place_legend()
+        for label, trajectory in zip(RACE_LABELS, trajectories):
+            finite = trajectory.positions[np.isfinite(trajectory.positions).all(axis=1)]
+            self.ends[label].set_data(finite[-1:, 0], finite[-1:, 1])
+        parts = [f"{name} diverges" if np.isinf(largest) else f"{name} {times_eta(largest)}"
+                 for name, largest in self.largest_steps(trajectories).items()]
+        self.readout.set_text("largest step in one coordinate, in units of its own η:\n" + " · ".join(parts))
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""

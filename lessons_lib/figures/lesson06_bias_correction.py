@@ -9,7 +9,7 @@ this module keeps the plumbing:
   longer a step of Adam without bias correction is than the corrected step;
 * ``train_grid``: train one small network with many update rules and seeds
   (``lessons_lib.training.train`` for each), the runs of one seed from the same start
-  on the same minibatches: the experiment of the lesson;
+  on the same minibatches: the experiment of the lesson; ``merge_grids`` joins two such records;
 * ``experiment_table`` and ``early_loss_figure``: the experiment's table and curves;
 * ``EWMAExplorer`` and ``EarlyLossLab``: the lesson's two live figures.
 """
@@ -160,9 +160,32 @@ class GridRecord:
             raise ValueError(f"{len(matches)} rules match {hyper}; name hyperparameters that pick exactly one")
         return matches[0]
 
+    def rows(self, **hyper: object) -> list[int]:
+        """The rows r of every rule whose hyperparameters match ``hyper``, by increasing learning rate.
+
+        For example ``rows(beta1=0.9, beta2=0.999, bias_correction=False)``: one setting's sweep over η.
+        """
+        matches = [r for r, rule in enumerate(self.rules)
+                   if all(getattr(rule, name, object()) == value for name, value in hyper.items())]
+        return sorted(matches, key=lambda r: self.rules[r].lr)
+
     @property
     def epochs(self) -> int:
         return self.val_error.shape[-1] - 1
+
+
+def merge_grids(first: GridRecord, second: GridRecord) -> GridRecord:
+    """The runs of two ``train_grid`` records with the same seeds, epochs and start, as one record: rules of
+    ``first``, then of ``second``."""
+    if first.seeds != second.seeds or first.batch_losses.shape[1:] != second.batch_losses.shape[1:]:
+        raise ValueError("merge_grids: the two records need the same seeds and the same number of steps")
+    return GridRecord(
+        rules=first.rules + second.rules, seeds=first.seeds,
+        batch_losses=np.concatenate([first.batch_losses, second.batch_losses]), start_loss=first.start_loss,
+        val_error=np.concatenate([first.val_error, second.val_error]),
+        test_error=np.concatenate([first.test_error, second.test_error]),
+        diverged_at=np.concatenate([first.diverged_at, second.diverged_at]), steps_per_epoch=first.steps_per_epoch,
+    )
 
 
 def train_grid(rules: Sequence[object], model: MLP, data: Dataset, *, epochs: int, batch_size: int = 32,
@@ -409,13 +432,19 @@ class EarlyLossLab:
         spikes = record.early_spike()[:, 0]
         errors = record.val_error[:, 0, -1]
         self.loss_text.set_text(
-            f"largest loss of epoch 1 ÷ loss at the start: with {_spike_text(spikes[0])}, "
-            f"without {_spike_text(spikes[1])}\n"
-            f"validation error after {self.epochs} epochs: with {_percent(errors[0])}, without {_percent(errors[1])}")
+            f"largest loss in epoch 1: {_times(spikes[0])} the start with correction, {_times(spikes[1])} without\n"
+            f"validation error after {self.epochs} epochs: {_percent(errors[0])} with correction, "
+            f"{_percent(errors[1])} without")
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""
         return self.live.snapshot()
+
+
+def _times(spike: float) -> str:
+    """A spike as a multiple, "86×", so that it does not read like a β."""
+    text = _spike_text(spike)
+    return text if text == "diverged" else f"{text}×"
 
 
 def _percent(error: float) -> str:

@@ -7,6 +7,8 @@ The lesson writes the update rules itself; this module keeps the plumbing:
   elsewhere to see the pull); ``l2_optimum(lam)`` is the minimum of
   L + (λ/2)‖θ‖² on it; ``plot_paths`` draws runs on it with marked points, and
   ``as_trajectory`` turns a path computed by hand into a run it can draw;
+* ``box_point`` and ``box_figure``: where noiseless AdamW ends, the minimum of L inside
+  the box ‖θ‖∞ ≤ 1/λ, and long runs heading there;
 * ``noise_replay`` and ``shrink_figure``: groups of weights whose gradients are
   pure noise of different sizes, and how fast each group shrinks;
 * ``rank_bins``, ``rms_by_bin`` and ``shrink_by_bin_figure``: weights sorted into
@@ -19,7 +21,7 @@ The lesson writes the update rules itself; this module keeps the plumbing:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import ipywidgets as widgets
@@ -30,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from lessons_lib.figures.live import log_slider
-from lessons_lib.figures.plotting import COLORS, plot_race
+from lessons_lib.figures.plotting import COLORS, draw_contours, plot_race
 from lessons_lib.figures.race import LiveRace
 from lessons_lib.optim import Adam, AdamW
 from lessons_lib.runner import Trajectory, replay, run
@@ -100,6 +102,59 @@ def plot_paths(trajectories: Sequence[Trajectory], marks: Mapping[str, object] |
         ax.plot(*point, marker="D", markersize=8, markerfacecolor="none", markeredgewidth=2, color=color,
                 linestyle="none", label=label)
     ax.legend(loc="lower right", fontsize=8.5)
+    return fig
+
+
+# --- where noiseless AdamW ends: a box ----------------------------------------------------------
+
+
+def box_point(lam: float) -> np.ndarray:
+    """The minimum of L on the shifted valley inside the box ‖θ‖∞ ≤ 1/λ: c clipped to [−1/λ, 1/λ].
+
+    L is a sum of one term per coordinate (the Hessian is diagonal), so the
+    minimum in the box is found coordinate by coordinate: θ_i = clip(c_i, −1/λ, 1/λ).
+    """
+    return np.clip(np.array(CENTER), -1 / lam, 1 / lam)
+
+
+def box_figure(positions: Mapping[float, object]) -> Figure:
+    """Left: AdamW's paths on the shifted valley (λ → positions θ_0 … θ_T), each with its box ‖θ‖∞ ≤ 1/λ
+    (dashed) and the box point (◆). Right: max_i |θ_i − box point_i| per step, on log-log axes.
+
+    Long runs are drawn from their first 500 steps and 500 more spaced evenly on a log scale of t.
+    """
+    fig, (ax_map, ax_gap) = plt.subplots(1, 2, figsize=(9.0, 4.2), layout="constrained",
+                                         gridspec_kw={"width_ratios": [1.0, 1.15]})
+    wide = replace(SHIFTED_VALLEY, xlim=(-5.8, 5.8), ylim=(-5.8, 5.8))  # room for the box of λ = 0.2
+    draw_contours(ax_map, wide)  # marks the minimum of L with ★
+    ax_map.set_xlim(*wide.xlim)
+    ax_map.set_ylim(*wide.ylim)
+    ax_map.set_aspect("equal")
+    ax_map.plot([0], [0], marker="+", color="black", markersize=12, markeredgewidth=1.5, linestyle="none")
+    for (lam, path), color in zip(positions.items(), COLORS[2:]):
+        path = np.asarray(path, dtype=float)
+        # every one of the first 500 steps, then steps spaced evenly on the log axis: the same picture,
+        # drawn from a thousand points instead of tens of thousands
+        keep = np.unique(np.concatenate([np.arange(min(len(path), 500)),
+                                         np.geomspace(1, len(path) - 1, 500).astype(int)]))
+        path = path[keep]
+        edge = 1 / lam
+        ax_map.plot([-edge, edge, edge, -edge, -edge], [-edge, -edge, edge, edge, -edge], color=color,
+                    linestyle="--", linewidth=1)
+        ax_map.plot(path[:, 0], path[:, 1], color=color, linewidth=1.3, label=f"AdamW, λ = {lam:g}")
+        ax_map.plot(*box_point(lam), marker="D", markersize=8, markerfacecolor="none", markeredgewidth=2,
+                    color=color, linestyle="none")
+        gap = np.abs(path - box_point(lam)).max(axis=1)
+        ax_gap.loglog(keep[1:], gap[1:], color=color, label=f"λ = {lam:g}, box 1/λ = {edge:g}")
+    ax_map.set_xlabel("x")
+    ax_map.set_ylabel("y")
+    ax_map.set_title("paths, boxes ‖θ‖∞ ≤ 1/λ (dashed), box points (◆)", fontsize=10)
+    ax_map.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    ax_gap.set_xlabel("step t")
+    ax_gap.set_ylabel("max_i |θ_i − box point_i|")
+    ax_gap.set_title("distance to the minimum of L inside the box", fontsize=10)
+    ax_gap.legend(loc="lower left", fontsize=8.5)
+    ax_gap.grid(True, which="major", alpha=0.3)
     return fig
 
 

@@ -11,7 +11,8 @@ The lesson writes its training loop, its search and its clipping by hand; this m
 * ``plot_schedules``: several learning-rate schedules over the same updates, on one axes;
 * ``ScheduleShaper``: pick a schedule and shape it with controls; its curve redraws in place,
   and the title shows the ``lessons_lib.schedules`` call that makes it;
-* ``plot_schedule_runs``: the learning rate and the training loss of runs with different schedules;
+* ``plot_schedule_runs``: the learning rate and the minibatch loss, update by update, of runs with
+  different schedules;
 * ``plot_clipping``: gradient norm and minibatch loss per step, with and without clipping;
 * ``LearningRateLab``: pick an optimizer, a learning rate and a clipping norm; a short
   training run is redrawn live.
@@ -123,13 +124,15 @@ def final_validation_loss(record: TrainingRecord) -> float:
     return math.inf if record.diverged_at is not None else float(record.val_loss[-1])
 
 
-def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]]) -> Figure:
+def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]],
+                   xlabel: str = "learning rate η") -> Figure:
     """For each optimizer, the validation loss after training against the learning rate (log-log).
 
     ``search`` maps an optimizer's name to its runs, one per learning rate of
     ``lrs``. The lowest point of each line (the chosen learning rate) is
     circled. Losses above ``SEARCH_LOSS_TOP`` and runs that diverged are drawn
-    at the top edge, as triangles.
+    at the top edge, as triangles. ``xlabel`` names what was searched (a peak
+    learning rate, for a schedule).
     """
     lrs = np.asarray(lrs, dtype=float)
     fig, ax = plt.subplots(figsize=(8.0, 4.2), layout="constrained")
@@ -139,9 +142,9 @@ def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]]) 
     log_axis(ax, "x")
     log_axis(ax, "y")
     ax.set_ylim(top=SEARCH_LOSS_TOP * 1.4)
-    ax.set_xlabel("learning rate η")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("validation loss after training")
-    ax.set_title(f"the learning-rate search (○ the chosen η; ▲ loss above {SEARCH_LOSS_TOP:g} or diverged)",
+    ax.set_title(f"the search (○ the chosen value; ▲ loss above {SEARCH_LOSS_TOP:g} or diverged)",
                  fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     return fig
@@ -366,28 +369,57 @@ class ScheduleShaper:
 
 def plot_schedule_runs(runs: Mapping[str, TrainingRecord],
                        reference: tuple[str, TrainingRecord] | None = None) -> Figure:
-    """Runs with different learning-rate schedules: η per update (top) and the training loss (bottom).
+    """Runs with different learning-rate schedules, update by update: η_t (top) and the minibatch loss (below).
 
-    The training loss is measured on the whole training part after each epoch,
-    and drawn at the update where that epoch ends. The runs take the colours of
-    ``plot_schedules`` in the same order;
-    ``reference`` (a label and a run) is drawn dashed in black.
+    Top: the learning rate of every update, one colour per run; ``reference`` (a
+    label and a run: the constant schedule, which comes first in ``plot_schedules``)
+    dashed in black, and the runs in ``plot_schedules``' colours from the second on.
+    Below: one panel per run, its minibatch loss at every update in colour over the
+    reference's in grey, on a log scale. The last epoch is shaded, and each
+    panel's title gives the spread there (the standard deviation of that epoch's
+    minibatch losses), for the run and for the reference.
     """
-    styles = [(label, record, {"color": color}) for (label, record), color in zip(runs.items(), COLORS)]
+    records = list(runs.items())
+    ncols = 2
+    nrows = -(-len(records) // ncols)
+    fig = plt.figure(figsize=(8.5, 2.3 + 2.0 * nrows), layout="constrained")
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=(1.1, *[1.0] * nrows))
+    ax_lr = fig.add_subplot(grid[0, :])
+    panels: list[Axes] = []
+    for i in range(len(records)):
+        share = {"sharex": ax_lr} if not panels else {"sharex": ax_lr, "sharey": panels[0]}
+        panels.append(fig.add_subplot(grid[1 + i // ncols, i % ncols], **share))
+
+    def spread(record: TrainingRecord) -> float:
+        return float(np.std(record.batch_losses[-record.steps_per_epoch:]))
+
+    colors = COLORS[1:] if reference is not None else COLORS
+    for (label, record), color, ax in zip(records, colors, panels):
+        steps = np.arange(record.steps_run)
+        ax_lr.plot(steps, record.lrs, color=color, label=label)
+        title = f"{label}: spread {spread(record):.3f}"
+        if reference is not None:
+            ref = reference[1]
+            ax.plot(np.arange(ref.steps_run), ref.batch_losses, color="0.65", linewidth=0.8)
+            title += f" (grey: {spread(ref):.3f})"
+        ax.plot(steps, record.batch_losses, color=color, linewidth=0.9)
+        ax.axvspan(record.steps_run - record.steps_per_epoch, record.steps_run - 1, color="0.93", zorder=0)
+        ax.set_title(title, fontsize=9)
+        log_axis(ax)
     if reference is not None:
-        styles.append((reference[0], reference[1], {"color": "black", "linestyle": "--"}))
-    fig, (ax_lr, ax_loss) = plt.subplots(2, 1, figsize=(8.0, 5.6), layout="constrained", sharex=True,
-                                         height_ratios=(1, 1.4))
-    for label, record, style in styles:
-        ax_lr.plot(np.arange(record.steps_run), record.lrs, label=label, **style)
-        epoch_ends = np.minimum(np.arange(record.epochs_run + 1) * record.steps_per_epoch, record.steps_run)
-        ax_loss.plot(epoch_ends, record.train_loss, marker=".", label=label, **style)
+        ref_label, ref = reference
+        ax_lr.plot(np.arange(ref.steps_run), ref.lrs, color="black", linestyle="--", label=ref_label)
+    everything = records + ([reference] if reference is not None else [])
+    ax_lr.set_ylim(0, 1.15 * max(float(np.max(record.lrs)) for _, record in everything))
     ax_lr.set_ylabel("learning rate η_t")
-    ax_lr.set_ylim(bottom=0)
-    ax_lr.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-    log_axis(ax_loss)
-    ax_loss.set_xlabel("update t")
-    ax_loss.set_ylabel("training loss (after each epoch)")
+    ax_lr.legend(loc="center right", fontsize=8)
+    ax_lr.set_title(f"grey in the panels below: {reference[0]}; shaded: the last epoch" if reference else
+                    "shaded below: the last epoch", fontsize=9)
+    for i, ax in enumerate(panels):
+        if i % ncols == 0:
+            ax.set_ylabel("minibatch loss")
+        if i >= len(panels) - ncols:
+            ax.set_xlabel("update t")
     return fig
 
 

@@ -12,6 +12,7 @@ The lesson writes the variants' lines itself; this module keeps the plumbing:
 * ``VariantRace``: the same, live: pick the variant, the surface, η and β₂;
 * ``format_table``: rows of text in aligned columns (the memory table);
 * ``sweep_figure``: validation loss after training against η, one line per rule;
+* ``online_figure``: the points an online rule plays, step by step (Reddi et al.'s counterexample);
 * ``troubleshooting_figure``: four training failures on digits, each beside its fix.
 """
 
@@ -297,25 +298,47 @@ def final_val_loss(record: TrainingRecord) -> float:
     return final_validation_loss(record)
 
 
-def sweep_figure(lrs: object, sweep: Mapping[str, Sequence[TrainingRecord]], top: float = 10.0) -> Figure:
-    """Validation loss after training against η (log-log), one line per rule; each rule's best η circled.
+def sweep_figure(lrs: object, sweep: Mapping[str, Sequence[TrainingRecord]], top: float = 10.0,
+                 chosen: Mapping[str, int] | None = None) -> Figure:
+    """Validation loss after training against η (log-log), one line per rule; each rule's chosen η circled.
 
-    ``sweep`` maps a rule's name to its runs, one per learning rate of ``lrs``.
+    ``sweep`` maps a rule's name to its runs, one per learning rate of ``lrs``;
+    ``chosen`` maps it to the index of its chosen η (default: its lowest loss).
     Losses above ``top`` (and diverged runs) are drawn at ``top`` as triangles.
     """
     lrs = np.asarray(lrs, dtype=float)
+    chosen = dict(chosen or {})
     fig, ax = plt.subplots(figsize=(8.5, 4.0), layout="constrained")
     for label, records in sweep.items():
         losses = np.array([final_val_loss(r) for r in records])
-        draw_lr_sweep(ax, lrs, losses, label, runner_color(label), top)
+        draw_lr_sweep(ax, lrs, losses, label, runner_color(label), top, best=chosen.get(label))
     log_axis(ax, "x", powers_as_text=True)
     log_axis(ax, "y", powers_as_text=True)
     ax.set_ylim(top=top * 1.4)
     ax.set_xlabel("learning rate η")
     ax.set_ylabel("validation loss after training")
-    ax.set_title("the same network and data, one η sweep per rule (◯ its best η, ▲ off the chart)", fontsize=10)
+    ax.set_title("the same network and data, one η sweep per rule (◯ its chosen η, ▲ off the chart)", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=9, ncol=2, loc="lower left")
+    ax.legend(fontsize=9, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    return fig
+
+
+def online_figure(positions: Mapping[str, np.ndarray], best: float = -1.0) -> Figure:
+    """The point x_t an online rule plays at each step t (log-scaled t), one line per rule; ``best`` dotted.
+
+    For lesson 09's counterexample of Reddi et al.: ``positions`` maps a label
+    to the points x_1, x_2, … of a run on [−1, 1].
+    """
+    fig, ax = plt.subplots(figsize=(8.0, 3.2), layout="constrained")
+    for (label, xs), color in zip(positions.items(), ("tab:red", "tab:green", "tab:blue", "tab:orange")):
+        ax.plot(np.arange(1, len(xs) + 1), xs, color=color, linewidth=1.2, label=label)
+    ax.axhline(best, color="grey", linestyle=":", linewidth=1, label=f"the best fixed point, x = {best:g}")
+    log_axis(ax, "x", powers_as_text=True)
+    ax.set_ylim(-1.1, 1.1)
+    ax.set_xlabel("step t")
+    ax.set_ylabel("x_t (after the projection)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
 
@@ -331,24 +354,29 @@ def troubleshooting_figure(diverges: Sequence[TrainingRecord], too_slow: Sequenc
                            labels: Mapping[str, Sequence[str]] | None = None, classes: int = 10) -> Figure:
     """Four training failures on digits, each as (problem, fix): two runs per panel.
 
-    * diverges: the minibatch loss per step, and ln(classes), the loss of a uniform guess;
-    * too slow: the training loss per epoch;
-    * overfits: training (dashed) and validation (solid) loss per epoch, the lowest validation loss marked;
-    * stalls late: the minibatch loss per step, averaged over one epoch.
+    * diverges: the minibatch loss per step (log axis), the starting training loss, and ln(classes),
+      the loss of a uniform guess;
+    * too slow: the training loss per epoch (log axis);
+    * overfits: training (dashed) and validation (solid) loss per epoch on a linear axis, so that
+      the gap between them and the validation loss's slow rise show; the lowest validation loss marked;
+    * stalls late: the minibatch loss per step, averaged over one epoch (log axis).
 
     ``labels`` may name the two runs of a panel ("diverges", "too slow",
-    "overfits", "stalls"), default "problem" and "fix".
+    "overfits", "stalls"), default "problem" and "fix". Each legend sits under
+    its panel, off the data.
     """
     panels = {"diverges": diverges, "too slow": too_slow, "overfits": overfits, "stalls": stalls}
     labels = dict(labels or {})
 
-    fig, axes = plt.subplots(2, 2, figsize=(10.5, 6.4), layout="constrained")
+    fig, axes = plt.subplots(2, 2, figsize=(8.5, 7.6), layout="constrained")
     colors = ("tab:red", "tab:green")
     for ax, (key, pair) in zip(axes.ravel(), panels.items()):
         names = labels.get(key, ("problem", "fix"))
         if key == "diverges":
             ax.axhline(np.log(classes), color="grey", linestyle=":", linewidth=1,
-                       label=f"ln {classes}: a uniform guess")
+                       label=f"ln {classes} = {np.log(classes):.2f}: a uniform guess")
+            ax.axhline(pair[0].train_loss[0], color="black", linestyle="--", linewidth=0.8,
+                       label=f"the start: training loss {pair[0].train_loss[0]:.2f}")
         for record, name, color in zip(pair, names, colors):
             if key == "diverges":
                 ax.plot(np.arange(1, record.steps_run + 1), record.batch_losses, color=color, label=name,
@@ -371,8 +399,14 @@ def troubleshooting_figure(diverges: Sequence[TrainingRecord], too_slow: Sequenc
                     ax.plot(epochs, record.train_loss, color=color, label=name)
                 ax.set_xlabel("epoch")
                 ax.set_ylabel("loss")
-        log_axis(ax, "y", powers_as_text=True)
-        ax.set_title(key, fontsize=10)
-        ax.legend(fontsize=8, loc="upper right" if key != "overfits" else "lower left")
+        if key == "overfits":
+            # linear: the validation curves sit within a factor of two of each other, flat on a log axis
+            val_after_start = np.concatenate([r.val_loss[1:] for r in pair])
+            ax.set_ylim(0.0, 1.6 * float(np.nanmax(val_after_start)))
+            ax.set_title("overfits (● lowest validation loss)", fontsize=10)
+        else:
+            log_axis(ax, "y", powers_as_text=True)
+            ax.set_title(key, fontsize=10)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
         ax.grid(True, which="major", alpha=0.3)
     return fig

@@ -12,7 +12,8 @@ weights) in the notebook; this module only draws them:
 * ``plot_wsd_extension``: WSD runs that share their stable phase, cosine runs that do not;
 * ``WSDShaper``: warm-up, decay fraction and decay shape of a WSD schedule, with the run extended;
 * ``plot_ema``: validation loss of the last iterate and of the average of the weights, per epoch;
-* ``plot_batch_size``: steps to a target loss and the best learning rate against the batch size.
+* ``plot_batch_size``: steps to a target loss and the best learning rate against the batch size;
+* ``plot_edge_of_stability``: the sharpness of full-batch gradient descent against 2/η, and its loss.
 """
 
 from __future__ import annotations
@@ -309,4 +310,29 @@ def plot_batch_size(batch_sizes: Sequence[int], results: Mapping[str, tuple[np.n
     ax_steps.set_ylabel("steps to the target loss")
     ax_lr.set_ylabel("best η on the grid")
     ax_steps.legend(fontsize=9)
+    return fig
+
+
+# --- the edge of stability -----------------------------------------------------------------------
+
+
+def plot_edge_of_stability(runs: Mapping[float, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Figure:
+    """Full-batch gradient descent at several η. Left: the sharpness λ_max against the step, with 2/η
+    dotted in the same colour; right: the loss (log scale).
+
+    ``runs`` maps η to (losses per step, the steps where the sharpness was measured, the sharpness there).
+    """
+    fig, (ax_sharp, ax_loss) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    for (lr, (losses, steps, sharpness)), color in zip(runs.items(), COLORS):
+        ax_sharp.plot(steps, sharpness, color=color, label=f"η = {lr:g}")
+        ax_sharp.axhline(2 / lr, color=color, linestyle=":", linewidth=1.5)
+        ax_sharp.text(steps[-1], 2 / lr, f"2/η = {2 / lr:.2f}", color=color, ha="right", va="bottom", fontsize=9)
+        ax_loss.plot(np.arange(len(losses)), losses, color=color, linewidth=1, label=f"η = {lr:g}")
+    ax_sharp.set_xlabel("step")
+    ax_sharp.set_ylabel("sharpness λ_max")
+    ax_sharp.legend(loc="upper right", fontsize=9)
+    log_axis(ax_loss)
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("training loss (full batch)")
+    ax_loss.legend(loc="upper right", fontsize=9)
     return fig

@@ -131,18 +131,24 @@ def draw_loss_curve(ax: Axes, trajectory: Trajectory, min_loss: float = 0.0, lab
     return line
 
 
-def draw_lr_sweep(ax: Axes, lrs: np.ndarray, losses: np.ndarray, label: str, color: str, top: float) -> None:
-    """One optimizer's learning-rate search: its loss after training against η, the lowest point circled.
+def draw_lr_sweep(ax: Axes, lrs: np.ndarray, losses: np.ndarray, label: str, color: str, top: float,
+                  best: int | None = None) -> None:
+    """One optimizer's learning-rate search: its loss after training against η, the chosen point circled.
 
     Losses above ``top`` (infinite for a run that diverged) are drawn at ``top``,
-    as triangles, so that one bad run does not stretch the axis.
+    as triangles, so that one bad run does not stretch the axis. ``best`` is the
+    index to circle (the sweep's choice, e.g. from ``lessons_lib.sweeps.best_on_grid``);
+    by default the lowest finite loss (a NaN never wins).
     """
-    off = losses > top
+    lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
+    off = ~(losses <= top)  # above the top, infinite or NaN
     shown = np.where(off, top, losses)
     ax.plot(lrs, shown, marker=".", color=color, label=label)
     ax.plot(lrs[off], shown[off], marker="^", linestyle="none", color=color)
-    best = int(np.argmin(losses))
-    ax.plot(lrs[best], losses[best], marker="o", markersize=10, markerfacecolor="none", color=color, markeredgewidth=1.5)
+    if best is None:
+        best = int(np.argmin(np.where(np.isfinite(losses), losses, np.inf)))
+    ax.plot(lrs[best], shown[best], marker="o", markersize=10, markerfacecolor="none", color=color,
+            markeredgewidth=1.5)
 
 
 def plot_race(surface: Surface, trajectories: Sequence[Trajectory]) -> Figure:

@@ -132,9 +132,11 @@ class AMSGrad(Adam):
         v_max ← max(v_max, v)                ← the line AMSGrad adds to Adam
         v̂ ← v_max / (1 − β₂ᵗ)                ← the line that differs from Adam
 
-    State: t, m, v and v_max. Each parameter's step size η / √v̂ can only
-    shrink, which the convergence proof of the paper needs. Keras
-    ``Adam(amsgrad=True)`` and optax ``amsgrad`` offer it too.
+    State: t, m, v and v_max. Each parameter's η / √v_max can only shrink, which
+    the convergence proof of the paper (written without bias correction) needs; with
+    the correction, η / √v̂ = η √(1 − β₂ᵗ) / √v_max can still grow, by the factor
+    √(1 − β₂ᵗ) as it rises to 1. Keras ``Adam(amsgrad=True)`` and optax ``amsgrad``
+    offer it too.
     """
 
     amsgrad: bool = True

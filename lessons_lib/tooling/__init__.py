@@ -5,5 +5,6 @@
 * ``grade`` -- grade a class: ``python -m lessons_lib.tooling.grade submissions/``;
 * ``notebooks`` -- re-execute and check notebooks: ``python -m lessons_lib.tooling.notebooks run``;
 * ``nbval_figures`` -- the pytest plugin that also compares stored figures;
+* ``prose_numbers`` -- find numbers in a lesson's prose that none of its outputs prints;
 * ``environment`` -- the setup check of lesson 00.
 """
