@@ -2,6 +2,9 @@
 
 nbval (part of the test command) re-runs the notebooks and compares outputs, but
 it passes a notebook that was never executed. These tests close that gap.
+
+They also keep every code line short enough to read on a projector
+(``test_code_lines_fit_the_column``).
 """
 
 from pathlib import Path
@@ -11,7 +14,16 @@ import pytest
 
 from lessons_lib.tooling.notebooks import hygiene_problems
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+#: The longest code line a notebook may hold: 88 characters fit an 850-px column.
+MAX_CODE_LINE = 88
+
+#: The notebooks whose code lines are checked. The exercises come later: add
+#: ``"exercises/*.ipynb", "exercises/source/*.ipynb"`` to this tuple.
+LINE_LENGTH_PATTERNS = ("notebooks/*.ipynb",)
+LINE_LENGTH_NOTEBOOKS = sorted(path for pattern in LINE_LENGTH_PATTERNS for path in ROOT.glob(pattern))
 
 
 def test_the_course_has_notebooks():
@@ -34,3 +46,36 @@ def test_notebook_has_no_warnings_in_outputs(path):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 assert "Warning" not in output.get("text", ""), f"{path.name}, cell {number}: {output['text']}"
+
+
+def long_code_lines(notebook: nbformat.NotebookNode, limit: int = MAX_CODE_LINE) -> list[str]:
+    """Every code line longer than ``limit`` characters, as "cell C, line L (N characters): text"."""
+    found = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        for line_number, line in enumerate(cell.source.splitlines(), start=1):
+            if len(line) > limit:
+                found.append(f"cell {number}, line {line_number} ({len(line)} characters): {line.strip()[:60]}")
+    return found
+
+
+def test_long_code_lines_are_found():
+    cell = nbformat.v4.new_code_cell("x = 1\n" + "y = " + "1 + " * 30 + "1")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x " * 60), cell])
+    assert long_code_lines(notebook) == [f"cell 2, line 2 ({4 + 4 * 30 + 1} characters): " + ("y = " + "1 + " * 30)[:60]]
+
+
+@pytest.mark.parametrize(
+    "path", LINE_LENGTH_NOTEBOOKS, ids=[str(path.relative_to(ROOT)) for path in LINE_LENGTH_NOTEBOOKS]
+)
+def test_code_lines_fit_the_column(path):
+    """Code lines of the lesson notebooks (notebooks/ only, for now) are at most 88 characters.
+
+    Longer lines are cut at the right edge of a notebook column on a projector (issue 18).
+    To check the exercises too, add their patterns to ``LINE_LENGTH_PATTERNS``.
+    """
+    long_lines = long_code_lines(nbformat.read(path, as_version=4))
+    assert not long_lines, f"{path.relative_to(ROOT)}: code lines over {MAX_CODE_LINE} characters:\n" + "\n".join(
+        long_lines
+    )
