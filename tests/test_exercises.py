@@ -19,7 +19,9 @@ import nbformat
 import numpy as np
 import pytest
 
+from lessons_lib.tooling import self_checks
 from lessons_lib.tooling import student_notebooks as gen
+from lessons_lib.tooling.hidden_tests import HiddenCheck, cases_of, parse_test
 from lessons_lib.tooling.self_checks import EXERCISES, QUESTIONS, check, check_answer
 from lessons_lib.tooling.notebooks import cell_source
 
@@ -462,6 +464,17 @@ def muon_mask(sizes):
 """, {}, "two layers", "the output layer's too"),
     "muon_mask: biases forgotten": (
         MUON_MASK.replace(" + [False] * fan_out", ""), {}, "one layer", "mask has shape (6,), expected shape (9,)"),
+    "adam: m̂ and v̂ returned instead of m and v": (
+        ADAM.replace("return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v, t",
+                     "return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m_hat, v_hat, t"), {},
+        "first step, from zero moments", "you returned m̂ and v̂"),
+    "adam: computed in float32": (
+        ADAM.replace("    t = t + 1\n", "    t = t + 1\n    theta, grad, m, v = (np.float32(x) for x in (theta, grad, m, v))\n"),
+        {}, "a later step", "float32"),
+    "adam: returned in float32, right to 1e-7": (
+        ADAM.replace("return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v, t",
+                     "return np.float32(theta - lr * m_hat / (np.sqrt(v_hat) + eps)), m, v, t"), {},
+        "first step, from zero moments", "single precision"),
     "rmsprop: signature changed": (
         """
 def rmsprop_step(theta, grad, square_avg, lr, beta=0.99):
@@ -486,13 +499,32 @@ def test_a_typical_mistake_is_caught_and_explained(name):
     assert "Traceback" not in report
 
 
-# --- exercise 11: every planted mistake, and hidden cases that vary every argument ----------
+# --- the hidden cases: every hyperparameter varied; planted wrong code fails them --------------
 
 EXERCISE_11 = REPO / "exercises" / "source" / "11_modern_optimizers.ipynb"
-#: The arguments of exercise 11's functions that are not the data (a matrix, a gradient, a state).
-HYPERPARAMETERS = {"newton_schulz": ("steps", "eps"),
-                   "muon_step": ("lr", "momentum", "nesterov", "weight_decay", "ns_steps"),
-                   "muon_mask": ("sizes",)}
+#: The arguments of each exercise function that are not its data (arrays, a state, a step number):
+#: each must take two values or more across the hidden cases, and no two may be equal in all of them.
+HYPERPARAMETERS = {
+    "gd_step": ("lr",),
+    "minibatch_gradient": (),
+    "momentum_step": ("lr", "momentum"),
+    "ema_momentum_step": ("lr", "beta"),
+    "adagrad_step": ("lr", "eps"),
+    "rmsprop_step": ("lr", "beta", "eps"),
+    "adam_step (no bias correction)": ("lr", "beta1", "beta2", "eps"),
+    "adam_step": ("lr", "beta1", "beta2", "eps"),
+    "adamw_step": ("lr", "beta1", "beta2", "eps", "weight_decay"),
+    "clip_by_global_norm": ("max_norm",),
+    "warmup_cosine": ("lr", "warmup_steps", "total_steps", "min_lr"),
+    "amsgrad_step": ("lr", "beta1", "beta2", "eps"),
+    "lion_step": ("lr", "beta1", "beta2", "weight_decay"),
+    "newton_schulz": ("steps", "eps"),
+    "muon_step": ("lr", "momentum", "nesterov", "weight_decay", "ns_steps"),
+    "muon_mask": ("sizes",),
+}
+#: The data arguments (everything else in a signature is a hyperparameter, listed above).
+DATA = {"theta", "grad", "m", "v", "t", "v_max", "buffer", "velocity", "sum_sq", "square_avg", "w", "X",
+        "y", "batch", "grads", "step", "G", "W", "B"}
 
 
 def named(name: str, function):
@@ -503,8 +535,18 @@ def named(name: str, function):
     return wrapper
 
 
+def signature_arguments(key: str) -> dict[str, object]:
+    """The arguments of an exercise function's signature, with their defaults (None when there is none)."""
+    inside = EXERCISES[key].signature.split("(", 1)[1].split(")", 1)[0]
+    arguments = {}
+    for part in inside.split(","):
+        name, _, default = part.strip().partition("=")
+        arguments[name] = ast.literal_eval(default) if default else None
+    return arguments
+
+
 @pytest.mark.slow  # every mistake on six seeds: about 5 s, so the quick command leaves it to the full one
-@pytest.mark.parametrize("name, number", [(name, number) for name in HYPERPARAMETERS
+@pytest.mark.parametrize("name, number", [(name, number) for name in ("newton_schulz", "muon_step", "muon_mask")
                                           for number in range(len(EXERCISES[name].mistakes))])
 def test_each_planted_mistake_of_exercise_11_fails_with_its_own_hint(name, number):
     mistake = EXERCISES[name].mistakes[number]
@@ -515,63 +557,113 @@ def test_each_planted_mistake_of_exercise_11_fails_with_its_own_hint(name, numbe
             f"seed {seed}: no failed case gives the mistake's own hint\n{result.report()}")
 
 
-def hidden_checks(path: Path = EXERCISE_11) -> dict[str, list[dict]]:
-    """The options (seed, cases) of every ``check(f, ...)`` the hidden tests run, by function."""
-    checks: dict[str, list[dict]] = {}
-    for cell in nbformat.read(path, as_version=4).cells:
-        if not gen.is_graded_test(cell):
-            continue
-        for line in cell_source(cell).splitlines():
-            if line.startswith("check("):
-                call = ast.parse(line).body[0].value.func.value  # check(...) in check(...).assert_ok()
-                if call.args[0].id in EXERCISES:  # not a question
-                    options = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
-                    checks.setdefault(call.args[0].id, []).append(options)
+def hidden_checks() -> dict[str, list[HiddenCheck]]:
+    """Every function check the hidden tests of all the sources run, by exercise key."""
+    checks: dict[str, list[HiddenCheck]] = {}
+    for path in SOURCES:
+        for test in gen.graded_tests(nbformat.read(path, as_version=4)):
+            for hidden in parse_test(test.source):
+                if hidden.kind == "function":
+                    checks.setdefault(hidden.key, []).append(hidden)
     return checks
 
 
-def hidden_calls(name: str) -> list[dict]:
+HIDDEN = hidden_checks()
+
+
+def hidden_calls(key: str) -> list[dict]:
     """The arguments of every call the hidden tests make of a function (a trajectory: its first step)."""
-    calls = []
-    for options in hidden_checks()[name]:
-        cases = EXERCISES[name].make_cases(np.random.default_rng(options.get("seed", 0)))
-        wanted = options.get("cases", [case.key for case in cases])
-        calls += [kwargs for case in cases if case.key in wanted for kwargs in case.calls]
-    return calls
+    return [kwargs for hidden in HIDDEN[key] for case in cases_of(hidden) for kwargs in case.calls]
+
+
+def run_hidden(key: str, function, hidden_checks: list[HiddenCheck] | None = None) -> list:
+    """The hidden checks of a function (all, or those given), run on ``function`` in this process."""
+    options = {"bias_correction": False} if key == "adam_step (no bias correction)" else {}
+    return [check(named(EXERCISES[key].function_name, function), seed=hidden.seed, cases=hidden.cases, **options)
+            for hidden in (HIDDEN[key] if hidden_checks is None else hidden_checks)]
 
 
 def test_exercise_11_is_graded_on_every_function_for_10_points():
     notebook = nbformat.read(EXERCISE_11, as_version=4)
-    assert set(hidden_checks()) == set(HYPERPARAMETERS)
+    assert {"newton_schulz", "muon_step", "muon_mask"} <= set(HIDDEN)
     assert sum(test.points for test in gen.graded_tests(notebook)) == 10
 
 
-@pytest.mark.parametrize("name", HYPERPARAMETERS)
-def test_the_hidden_cases_of_exercise_11_vary_every_argument(name):
-    calls = hidden_calls(name)
-    hyper = HYPERPARAMETERS[name]
+def test_the_catalogue_names_every_argument_and_every_function_is_graded():
+    assert set(HYPERPARAMETERS) == set(EXERCISES) == set(HIDDEN)
+    for key, hyper in HYPERPARAMETERS.items():
+        assert set(signature_arguments(key)) == set(hyper) | (set(signature_arguments(key)) & DATA), key
+        assert not set(hyper) & DATA
+
+
+@pytest.mark.parametrize("key", HYPERPARAMETERS)
+def test_the_hidden_cases_vary_every_hyperparameter(key):
+    calls, hyper = hidden_calls(key), HYPERPARAMETERS[key]
     for kwargs in calls:
         assert set(hyper) <= set(kwargs), f"a hidden case leaves {set(hyper) - set(kwargs)} to the student's default"
     values = {h: [repr(kwargs[h]) for kwargs in calls] for h in hyper}  # repr: True is not 1, 0.0 is not False
     for h in hyper:
-        assert len(set(values[h])) >= 2, f"{name}: {h} takes one value only, {values[h][0]}, in the hidden cases"
+        assert len(set(values[h])) >= 2, f"{key}: {h} takes one value only, {values[h][0]}, in the hidden cases"
     for first, second in itertools.combinations(hyper, 2):
-        assert values[first] != values[second], f"{name}: {first} and {second} are equal in every hidden case"
+        assert values[first] != values[second], f"{key}: {first} and {second} are equal in every hidden case"
 
 
-@pytest.mark.slow  # tries every value of every hyperparameter: left to the full command
-@pytest.mark.parametrize("name", HYPERPARAMETERS)
-def test_a_function_that_hard_codes_an_argument_fails_the_hidden_tests(name):
-    """Fixing an argument to any value it takes in the hidden cases, or to its default, fails a hidden test."""
-    exercise = EXERCISES[name]
-    defaults = {"steps": 5, "eps": 1e-7, "momentum": 0.95, "nesterov": True, "weight_decay": 0.0, "ns_steps": 5,
-                "sizes": (64, 32, 10), "lr": 1e-3}
-    for h in HYPERPARAMETERS[name]:
-        for value in {repr(kwargs[h]): kwargs[h] for kwargs in hidden_calls(name) + [{h: defaults[h]}]}.values():
-            def fixed(*args, h=h, value=value, **kwargs):
-                return exercise.reference(*args, **{**kwargs, h: value})
-            results = [check(named(name, fixed), **options) for options in hidden_checks()[name]]
-            assert not all(results), f"{name} with {h} always {value!r} passes every hidden test"
+def planted(key: str) -> dict[str, object]:
+    """Wrong versions of an exercise function, made from its reference: each must fail a hidden test."""
+    exercise, hyper = EXERCISES[key], HYPERPARAMETERS[key]
+    reference, wrong = exercise.reference, {}
+    for h in hyper:  # an argument ignored: fixed to its default, or to any value the hidden cases use
+        values = [kwargs.get(h) for kwargs in hidden_calls(key)] + [signature_arguments(key)[h]]
+        for value in {repr(value): value for value in values if value is not None}.values():
+            wrong[f"{h} always {value!r}"] = lambda *a, h=h, value=value, **k: reference(*a, **{**k, h: value})
+    for first, second in itertools.combinations(hyper, 2):  # two arguments swapped
+        wrong[f"{first} and {second} swapped"] = (
+            lambda *a, first=first, second=second, **k: reference(*a, **{**k, first: k[second], second: k[first]}))
+    if "weight_decay" in hyper:  # the decay written with η twice: θ (1 − η η)
+        wrong["η used twice in the decay"] = lambda *a, **k: reference(*a, **{**k, "weight_decay": k["lr"]})
+
+    def in_place(**k):  # the new value written into the first array argument
+        outputs = reference(**{name: value.copy() if isinstance(value, np.ndarray) else value
+                               for name, value in k.items()})
+        first = outputs[0] if isinstance(outputs, tuple) else outputs
+        target = next(value for value in k.values() if isinstance(value, np.ndarray))
+        target[...] = np.broadcast_to(first, target.shape) if np.ndim(first) else first
+        return outputs
+
+    def single_precision(**k):  # right, but returned in float32 (and given float32 back on the next step)
+        k = {name: value.astype(float) if isinstance(value, np.ndarray) and value.dtype == np.float32 else value
+             for name, value in k.items()}
+        outputs = reference(**k)
+        as_single = [np.float32(o) if isinstance(o, float) else o.astype(np.float32)
+                     if isinstance(o, np.ndarray) and o.dtype.kind == "f" else o
+                     for o in (outputs if isinstance(outputs, tuple) else (outputs,))]
+        return tuple(as_single) if isinstance(outputs, tuple) else as_single[0]
+
+    if key not in ("warmup_cosine", "muon_mask"):
+        wrong["an input changed in place"] = in_place
+    if key != "muon_mask":
+        wrong["float32 results"] = single_precision
+    return wrong
+
+
+PLANTED = [(key, name) for key in HYPERPARAMETERS for name in planted(key)]
+
+
+@pytest.mark.slow  # about 200 wrong functions, each on every hidden check of its exercise
+@pytest.mark.parametrize("key, name", PLANTED, ids=[f"{key}: {name}" for key, name in PLANTED])
+def test_planted_wrong_code_fails_a_hidden_test(key, name, monkeypatch):
+    if name != "float32 results":  # only whether it fails matters here: skip the search for a hint (the cost)
+        monkeypatch.setattr(self_checks, "_matching_mistake", lambda *args: None)
+    function, results = planted(key)[name], []
+    for hidden in HIDDEN[key]:  # stop at the first hidden test it fails
+        results.append(run_hidden(key, function, [hidden])[0])
+        if not results[-1]:
+            break
+    assert not all(results), f"{key} with {name} passes every hidden test"
+    if name == "float32 results":
+        hints = {case.hint for result in results for case in result.cases if not case.passed}
+        assert not any("ε" in hint for hint in hints), hints
+        assert any("float32" in hint for hint in hints), hints
 
 
 def test_a_failure_shows_expected_and_got():
@@ -790,8 +882,11 @@ def test_a_source_is_marked_as_nbgrader_expects(source):
         text = cell_source(cell)
         if marks.solution:
             assert gen.BEGIN_SOLUTION in text and not marks.grade and not marks.locked
-        else:
-            assert marks.grade and marks.locked and marks.points > 0 and gen.BEGIN_HIDDEN in text
+        else:  # a visible check (nbgrader's Validate fails on wrong work), and hidden cases for a function
+            assert marks.grade and marks.locked and marks.points > 0
+            visible = gen.remove_hidden_tests(text)
+            assert ".assert_ok()" in visible, text
+            assert gen.BEGIN_HIDDEN in text or "check_answer(" in visible, text
     assert gen.graded_tests(notebook), "a source needs graded tests"
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
 
@@ -827,3 +922,15 @@ def test_pytest_does_not_collect_the_exercises():
     """The student notebooks raise NotImplementedError by design: nbval must not run them."""
     config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert not any("exercises" in path for path in config["tool"]["pytest"]["ini_options"]["testpaths"])
+
+
+def test_the_guide_gives_each_exercises_point_total():
+    """exercises/README.md's table: the points column is the sum of each source's graded tests."""
+    table = {}
+    for line in (REPO / "exercises" / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if line.startswith("| `") and cells[0].endswith('.ipynb`'):
+            table[cells[0].strip("`").removesuffix(".ipynb")] = float(cells[-1])
+    totals = {path.stem: sum(test.points for test in gen.graded_tests(nbformat.read(path, as_version=4)))
+              for path in SOURCES}
+    assert table == totals

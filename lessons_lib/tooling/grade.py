@@ -3,27 +3,36 @@
 For instructors::
 
     python -m lessons_lib.tooling.grade submissions/ --out grades.csv [--timeout 30] [--jobs 2]
+        [--assigned 01,03,05,07] [--feedback feedback/] [--shard K/N]
+    python -m lessons_lib.tooling.grade --merge shard-*.csv --out grades.csv
 
 ``submissions/`` holds one folder per student, each with that student's exercise
 notebooks (``submissions/ada/01_gradient_descent.ipynb``, ...). Every notebook is
 
 1. matched to an exercise by its ``metadata.course_exercise`` (so a renamed file
    still grades), else by its file name (``01_gradient_descent*.ipynb``, or just ``01*``);
-2. copied to a temporary folder and executed there, in a fresh kernel, top to bottom,
-   each cell limited to ``--timeout`` seconds, errors allowed (the submission file is
-   only ever read, and nothing is written into the submissions folder);
-3. followed, in the same kernel, by the graded test cells of the instructor's source
-   notebook (``--source``, by default ``exercises/source/`` in the current directory):
-   a test scores its points if it runs without error, else 0, with the error's first
-   line as the reason.
+2. run in a fresh process in a sandbox (``sandbox``: bubblewrap, no network, a read-only
+   file system without the instructor's sources, the submissions or the gradebook), its code
+   cells top to bottom, each limited to ``--timeout`` seconds, errors allowed (the submission
+   file is only ever read, and nothing is written into the submissions folder);
+3. asked, in that process, for the values the graded tests need: the student's functions are
+   called -- by name, whatever the cells' order -- on the hidden inputs, and the answers'
+   variables read; only data comes back (arrays, numbers, strings);
+4. judged here, in the grader's process (``hidden_tests``): the graded test cells of the
+   instructor's source notebook (``--source``, by default ``exercises/source/``) are read, not
+   run, and each ``check(...)`` / ``check_answer(...)`` compares what came back with the
+   reference computed here. A test scores its points if every check in it passes, else 0,
+   with the mistake as the reason. Student code never runs in the process that judges it.
 
 The gradebook has one row per student: the points of every test
 (``01_gradient_descent:gd_step_trajectory``), a total per exercise, the total, the
-maximum, and a short feedback text (failed tests with their reasons, cells that
-raised or were stopped, notebooks missing or unreadable). A summary is printed.
-
-Student code runs with your permissions: grade in an account or container that
-holds nothing else of value.
+maximum, a feedback text (one entry per exercise: each mistake once with the tests it cost
+and the first case that showed it; cells that raised or were stopped; notebooks missing or
+unreadable), and the sandbox column (``bubblewrap``, or a loud NOT SANDBOXED warning).
+``--assigned`` grades and counts only the exercises named; ``--feedback FOLDER`` writes one
+plain-text file per student to hand back; ``--shard K/N`` grades every N-th student (sorted
+by folder name) from the K-th, and ``--merge`` combines the shards' gradebooks into the one a
+single machine would have written. A summary is printed.
 """
 
 from __future__ import annotations
@@ -33,11 +42,8 @@ import csv
 import json
 import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -45,16 +51,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
-from nbformat.v4 import new_code_cell, new_notebook
 
+from lessons_lib.tooling.hidden_tests import HiddenCheck, failure, judge, parse_test
+from lessons_lib.tooling.hidden_tests import request as hidden_request
+from lessons_lib.tooling.notebooks import cell_source
+from lessons_lib.tooling.sandbox import SANDBOX_ON, run_student_code, sandbox_status
 from lessons_lib.tooling.student_notebooks import (EXERCISE_KEY, SOURCE_DIR, GradedTest, graded_tests,
                                                     is_graded_test, missing_folder, source_notebooks)
-from lessons_lib.tooling.notebooks import cell_source
 
-#: Longest reason kept for one failed test or cell, and for a student's whole feedback text.
-REASON_CHARS, FEEDBACK_CHARS = 240, 2000
+#: Longest reason kept for one failed test or cell (a mistake's hint is shorter), and longest evidence
+#: (the case, what was expected and what came back: in full in the feedback files).
+REASON_CHARS, EVIDENCE_CHARS, GRADEBOOK_EVIDENCE_CHARS = 600, 4000, 300
+#: A spreadsheet cell holds at most 32,767 characters: a longer feedback text is cut there, and says so.
+FEEDBACK_CHARS = 30_000
 
 NOT_SUBMITTED = "no notebook submitted"
 
@@ -67,12 +76,15 @@ class NotebookGrade:
     """The result of one exercise for one student: points by grade id, and what went wrong.
 
     ``problems`` are (where, reason) pairs: where is a test ("gd_step_trajectory 0/3"),
-    a cell ("code cell 4 (for lr in …)"), or empty for the notebook as a whole.
+    a cell ("code cell 4 (for lr in …)"), or empty for the notebook as a whole; the reason of a
+    test is its mistake (a hint, or the error raised), shared by the tests that fail for it.
+    ``evidence`` holds, by where, the first failed case of a test: what was expected and what came back.
     """
 
     exercise: str
     points: dict[str, float]
     problems: list[tuple[str, str]] = field(default_factory=list)
+    evidence: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,6 +108,8 @@ def load_exercises(source_dir: Path = SOURCE_DIR) -> dict[str, list[GradedTest]]
     exercises = {}
     for path in source_notebooks(source_dir):
         exercises[path.stem] = graded_tests(nbformat.read(path, as_version=4))
+        for test in exercises[path.stem]:
+            parse_test(test.source, f"{path.name}, graded test {test.grade_id}")  # refuse what cannot be judged
     return exercises
 
 
@@ -162,10 +176,10 @@ def find_submissions(folder: Path, exercises: list[str]) -> tuple[list[Submissio
 def _reason(content: dict) -> str:
     """The first line of an error reply, as 'Name: message' (a check's AssertionError: the message), shortened."""
     message = (str(content.get("evalue", "")).strip().splitlines() or [""])[0]
-    message = re.sub(r"\(\S+\.py, line (\d+)\)", r"(line \1)", message)  # the kernel's temporary file name
-    ename = content.get("ename", "Error")
+    message = re.sub(r"\([^()]*, line (\d+)\)", r"(line \1)", message)  # the shell's name for the cell
+    ename = str(content.get("ename", "Error"))
     reason = message if (ename == "AssertionError" and message) else f"{ename}: {message}".rstrip(": ")
-    if content.get("ename") == "NameError":
+    if ename == "NameError":
         reason += " (is it defined, with this name, in a cell that runs without error?)"
     return _shorten(reason, REASON_CHARS)
 
@@ -174,93 +188,56 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class ReplyOnlyClient(NotebookClient):
-    """An nbclient that keeps no cell outputs: a submission printing megabytes costs time, not memory.
-
-    Whether a cell failed, and why, is read from the kernel's execute reply instead.
-    """
-
-    def output(self, outs, msg, display_id, cell_index):
-        """nbclient calls this for every output message; keep nothing."""
-        return None
-
-
-def _make_client(notebook: nbformat.NotebookNode, work: str, timeout: int, replies: dict) -> ReplyOnlyClient:
-    """A client that records each cell's execute reply in ``replies`` and stops a cell after ``timeout``."""
-
-    def remember(cell, cell_index, execute_reply):
-        replies[cell_index] = execute_reply
-
-    return ReplyOnlyClient(
-        notebook,
-        timeout=timeout,
-        timeout_func=lambda cell: min(PROBE_TIMEOUT, timeout) if cell.metadata.get("probe") else timeout,
-        kernel_name="python3",
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        error_on_timeout={"ename": "Timeout", "evalue": f"stopped after {timeout} s (an endless loop?)"},
-        on_cell_executed=remember,
-        record_timing=False,
-        # No output is kept, so there is nothing to wait for on IOPub once a cell's reply is in; after a
-        # timeout, nbclient would otherwise wait 4 s more for a kernel that may be looping still.
-        iopub_timeout=1,
-        shutdown_kernel="immediate",  # a kernel stuck in a loop would not shut down politely
-        resources={"metadata": {"path": work}},
-    )
+def hidden_checks(tests: list[GradedTest]) -> dict[str, list[HiddenCheck]]:
+    """The checks of each graded test, by grade id (ValueError for a test the grader cannot run)."""
+    return {test.grade_id: parse_test(test.source, f"graded test {test.grade_id}") for test in tests}
 
 
 def grade_notebook(path: Path, exercise: str, tests: list[GradedTest], timeout: int = 30) -> NotebookGrade:
-    """Execute one submitted notebook (a copy of it, in a fresh kernel) and then the exercise's tests."""
+    """Run one submitted notebook's code in the sandbox, then judge what its functions return.
+
+    The student's code cells run in order (graded test cells of an nbgrader release version
+    are skipped); then the sandbox calls the functions the tests need on the hidden inputs and
+    reads the answers' variables -- by name, wherever the cells defined them. The verdicts
+    are reached here, in the grader's process, from those values alone.
+    """
     points = {test.grade_id: 0.0 for test in tests}
-    with tempfile.TemporaryDirectory(prefix="grade-") as work:
-        copy = Path(work) / "submission.ipynb"
-        shutil.copyfile(path, copy)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # e.g. missing cell ids: not the student's problem
-                submission = nbformat.read(copy, as_version=4)
-            sources = [cell_source(c) for c in submission.cells if c.cell_type == "code" and not is_graded_test(c)]
-        except Exception as error:  # not JSON, not a notebook, ...
-            return NotebookGrade(exercise, points, [("", f"could not read the notebook ({_shorten(str(error), 120)})")])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. missing cell ids: not the student's problem
+            submission = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        sources = [cell_source(c) for c in submission.cells if c.cell_type == "code" and not is_graded_test(c)]
+    except Exception as error:  # not JSON, not a notebook, ...
+        return NotebookGrade(exercise, points, [("", f"could not read the notebook ({_shorten(str(error), 120)})")])
 
-        cells = [new_code_cell(source) for source in sources] + [new_code_cell(test.source) for test in tests]
-        notebook, replies, problems = new_notebook(cells=list(cells)), {}, []  # probes go only in notebook
-        client = _make_client(notebook, work, timeout, replies)
+    checks = hidden_checks(tests)
+    flat = [check for test in tests for check in checks[test.grade_id]]
+    unique = list(dict.fromkeys(flat))  # the same check in two tests is run once
+    cells = [source for source in sources if source.strip()]
+    numbers = [index for index, source in enumerate(sources) if source.strip()]
+    report = run_student_code(cells, [hidden_request(check) for check in unique], timeout,
+                              grace=min(PROBE_TIMEOUT, timeout))
 
-        def run(index: int) -> dict:
-            client.execute_cell(notebook.cells[index], index)
-            return (replies.get(index) or {}).get("content", {})
-
-        try:
-            with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-                for index, cell in enumerate(cells):
-                    if not cell.source.strip():
-                        continue
-                    content = run(index)
-                    test = tests[index - len(sources)] if index >= len(sources) else None
-                    if content.get("status") == "error":
-                        first_line = _shorten(cell.source.strip().splitlines()[0], 30)
-                        cell_name = f"code cell {index + 1} ({first_line})"
-                        where = f"{test.grade_id} 0/{test.points:g}" if test else cell_name
-                        problems.append((where, _reason(content)))
-                    elif test:
-                        points[test.grade_id] = test.points
-                    if content.get("ename") == "Timeout":  # does the kernel still answer after the interrupt?
-                        notebook.cells.append(new_code_cell("pass", metadata={"probe": True}))
-                        if run(len(notebook.cells) - 1).get("status") != "ok":
-                            problems.append(("", "the kernel stopped answering after a timeout; the rest was not run"))
-                            break
-        except DeadKernelError:
-            problems.append(("", "the kernel died (exit() called, or out of memory?); the rest was not run"))
-        except Exception as error:  # the kernel would not start, ...: grade 0, say why, go on with the class
-            problems.append(("", f"could not run the notebook: {_shorten(f'{type(error).__name__}: {error}', 160)}"))
-    reported = {where for where, _ in problems}
+    problems: list[tuple[str, str]] = []
+    evidence: dict[str, str] = {}
     for test in tests:
-        where = f"{test.grade_id} 0/{test.points:g}"
-        if not points[test.grade_id] and where not in reported:
-            problems.append((where, "not run"))
-    problems.sort(key=lambda problem: problem[0].startswith("code cell"))  # tests first, then cells
-    return NotebookGrade(exercise, points, problems)
+        for check in checks[test.grade_id]:
+            failed = failure(judge(check, report.values.get(unique.index(check))))
+            if failed:
+                where = f"{test.grade_id} 0/{test.points:g}"
+                problems.append((where, _shorten(failed[0], REASON_CHARS)))
+                if failed[1]:
+                    evidence[where] = _shorten(failed[1], EVIDENCE_CHARS)
+                break
+        else:
+            points[test.grade_id] = test.points
+    for position, reply in sorted(report.cells.items()):
+        if reply.get("status") == "error" and 0 <= position < len(cells):
+            first_line = _shorten(cells[position].strip().splitlines()[0], 30)
+            problems.append((f"code cell {numbers[position] + 1} ({first_line})", _reason(reply)))
+    if report.problem:
+        problems.append(("", report.problem))
+    return NotebookGrade(exercise, points, problems, evidence)
 
 
 def _grade_job(job: tuple[str, str, Path, list[GradedTest], int]) -> tuple[str, NotebookGrade]:
@@ -272,13 +249,30 @@ def _grade_job(job: tuple[str, str, Path, list[GradedTest], int]) -> tuple[str, 
 # --- a class -------------------------------------------------------------------------------
 
 
+def shard_of(students: list[str], shard: tuple[int, int]) -> list[str]:
+    """The students of shard K of N: every N-th of the sorted names, from the K-th (deterministic, balanced)."""
+    number, count = shard
+    return [student for index, student in enumerate(sorted(students)) if index % count == number - 1]
+
+
 def grade_class(folder: Path, exercises: dict[str, list[GradedTest]], timeout: int = 30, jobs: int = 1,
-                progress: bool = True) -> tuple[list[StudentGrade], list[str]]:
-    """Grade every student folder in ``folder``; returns the grades (sorted by student) and folder notes."""
-    submissions, folder_notes = find_submissions(folder, list(exercises))
+                progress: bool = True, shard: tuple[int, int] = (1, 1),
+                known: list[str] | None = None) -> tuple[list[StudentGrade], list[str]]:
+    """Grade every student folder in ``folder`` (or shard K of N of them); the grades (sorted) and folder notes.
+
+    ``exercises`` are the ones graded (the assigned ones); ``known`` all the course's exercises (default: the
+    same), so that a notebook of an exercise not assigned is recognised, noted and left out.
+    """
+    submissions, folder_notes = find_submissions(folder, known or list(exercises))
+    chosen = set(shard_of([student for student, _, _ in submissions], shard))
+    submissions = [submission for submission in submissions if submission[0] in chosen]
     grades = {student: StudentGrade(student, notes=notes) for student, _, notes in submissions}
     work = []
     for student, found, _ in submissions:
+        for exercise in found:
+            if exercise not in exercises:
+                grades[student].notes.append(f"{found[exercise].relative_to(folder / student).as_posix()}: "
+                                             f"{exercise} is not assigned; not graded")
         for exercise, tests in exercises.items():
             if exercise in found:
                 work.append((student, exercise, found[exercise], tests, timeout))
@@ -310,13 +304,23 @@ def grade_class(folder: Path, exercises: dict[str, list[GradedTest]], timeout: i
     return [grades[student] for student in sorted(grades)], folder_notes
 
 
-def describe_problems(problems: list[tuple[str, str]]) -> str:
-    """Problems in one line, tests with the same reason together: 'a 0/3, b 0/2: reason; ...'."""
+def describe_problems(problems: list[tuple[str, str]], evidence: dict[str, str] | None = None,
+                      limit: int = GRADEBOOK_EVIDENCE_CHARS) -> str:
+    """Problems in one line, each mistake once with the tests it cost: 'a 0/3, b 0/2: reason [evidence]; ...'.
+
+    The evidence (the first failed case, expected and got) of the first test of each mistake follows
+    it in brackets, shortened to ``limit`` characters (with '…': the feedback files have it in full).
+    """
+    evidence = evidence or {}
     by_reason: dict[str, list[str]] = {}
     for where, reason in problems:
         by_reason.setdefault(reason, []).append(where)
-    return "; ".join(f"{', '.join(w for w in wheres if w)}: {reason}" if any(wheres) else reason
-                     for reason, wheres in by_reason.items())
+    parts = []
+    for reason, wheres in by_reason.items():
+        text = f"{', '.join(w for w in wheres if w)}: {reason}" if any(wheres) else reason
+        shown = next((evidence[w] for w in wheres if evidence.get(w)), "")
+        parts.append(text + (f" [{_shorten(shown, limit)}]" if shown else ""))
+    return "; ".join(parts)
 
 
 def feedback(grade: StudentGrade, exercises: dict[str, list[GradedTest]]) -> str:
@@ -327,20 +331,66 @@ def feedback(grade: StudentGrade, exercises: dict[str, list[GradedTest]]) -> str
             missing.append(exercise)
         elif result.problems:
             earned, most = sum(result.points.values()), sum(test.points for test in exercises[exercise])
-            parts.append(f"{exercise} {earned:g}/{most:g}: " + describe_problems(result.problems))
+            described = describe_problems(result.problems, result.evidence)
+            parts.append(f"{exercise} {earned:g}/{most:g}: {described}")
     if missing:
         parts.append(f"{NOT_SUBMITTED}: {', '.join(missing)}")
     parts.extend(grade.notes)
     text = " | ".join(parts) if parts else "all tests passed"
-    return _shorten(text, FEEDBACK_CHARS)
+    if len(text) > FEEDBACK_CHARS:  # said, not silent: the feedback files have it all
+        text = text[: FEEDBACK_CHARS - 120] + (" … [cut here: a spreadsheet cell holds no more; the whole text "
+                                               "is in the student's feedback file (--feedback FOLDER)]")
+    return text
 
 
-def write_gradebook(path: Path, grades: list[StudentGrade], exercises: dict[str, list[GradedTest]]) -> None:
-    """The CSV gradebook: student, points per test, total per exercise, total, max, feedback."""
+def feedback_file(grade: StudentGrade, exercises: dict[str, list[GradedTest]]) -> str:
+    """One student's feedback to hand back, in plain text: every test, its points, and why it failed."""
+    total = sum(sum(result.points.values()) for result in grade.notebooks.values())
+    most = sum(test.points for tests in exercises.values() for test in tests)
+    lines = [f"Feedback for {grade.student}: {total:g} of {most:g} points", ""]
+    for exercise, tests in exercises.items():
+        result = grade.notebooks[exercise]
+        earned, top = sum(result.points.values()), sum(test.points for test in tests)
+        lines.append(f"{exercise}: {earned:g}/{top:g}")
+        if result.problems == [("", NOT_SUBMITTED)]:
+            lines += [f"  {NOT_SUBMITTED}", ""]
+            continue
+        reasons = dict(result.problems)
+        for test in tests:
+            where = f"{test.grade_id} 0/{test.points:g}"
+            mark = "✓" if result.points[test.grade_id] else "✗"
+            lines.append(f"  {mark} {test.grade_id}: {result.points[test.grade_id]:g}/{test.points:g}")
+            if where in reasons:
+                lines.append(f"      why: {reasons[where]}")
+            if where in result.evidence:
+                lines.append(f"      where it showed: {result.evidence[where]}")
+        for where, reason in result.problems:
+            if where.startswith("code cell") or not where:
+                lines.append(f"  note: {where + ': ' if where else ''}{reason}")
+        lines.append("")
+    lines += [f"note: {note}" for note in grade.notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_feedback_files(folder: Path, grades: list[StudentGrade], exercises: dict[str, list[GradedTest]]) -> None:
+    """One ``<student>.txt`` per student in ``folder`` (created if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for grade in grades:
+        (folder / f"{grade.student}.txt").write_text(feedback_file(grade, exercises), encoding="utf-8")
+
+
+def write_gradebook(path: Path, grades: list[StudentGrade], exercises: dict[str, list[GradedTest]],
+                    sandbox: str | None = None) -> None:
+    """The CSV gradebook: student, points per test, total per exercise, total, max, feedback, sandbox.
+
+    ``sandbox`` (default: this machine's ``sandbox_status()``) fills the last column of every row:
+    ``bubblewrap``, or the loud warning that student code ran unsandboxed.
+    """
+    sandbox = sandbox_status() if sandbox is None else sandbox
     header = ["student"]
     for exercise, tests in exercises.items():
         header += [f"{exercise}:{test.grade_id}" for test in tests] + [f"{exercise}:total"]
-    header += ["total", "max", "feedback"]
+    header += ["total", "max", "feedback", "sandbox"]
     most = sum(test.points for tests in exercises.values() for test in tests)
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
@@ -351,16 +401,23 @@ def write_gradebook(path: Path, grades: list[StudentGrade], exercises: dict[str,
                 points = grade.notebooks[exercise].points
                 row += [f"{points[test.grade_id]:g}" for test in tests] + [f"{sum(points.values()):g}"]
             total = sum(sum(result.points.values()) for result in grade.notebooks.values())
-            writer.writerow(row + [f"{total:g}", f"{most:g}", feedback(grade, exercises)])
+            writer.writerow(row + [f"{total:g}", f"{most:g}", feedback(grade, exercises), sandbox])
 
 
 def summary(grades: list[StudentGrade], exercises: dict[str, list[GradedTest]], folder_notes: list[str],
-            seconds: float) -> str:
-    """What a grading run found, for the terminal."""
+            seconds: float, sandbox: str | None = None, assigned: bool = False, shard: tuple[int, int] = (1, 1)) -> str:
+    """What a grading run found, for the terminal (a first line in capitals when it ran unsandboxed)."""
+    sandbox = sandbox_status() if sandbox is None else sandbox
     most = sum(test.points for tests in exercises.values() for test in tests)
     totals = [sum(sum(r.points.values()) for r in grade.notebooks.values()) for grade in grades]
-    lines = [f"Graded {len(grades)} students on {len(exercises)} exercises "
+    warning = [] if sandbox == SANDBOX_ON else [f"WARNING -- {sandbox}"]
+    lines = warning + [f"Graded {len(grades)} students on {len(exercises)} exercises "
              f"({sum(map(len, exercises.values()))} tests, {most:g} points) in {seconds:.1f} s."]
+    if assigned:
+        lines.append(f"Assigned exercises (only these are graded and count in the maximum of {most:g}): "
+                     + ", ".join(exercises))
+    if shard != (1, 1):
+        lines.append(f"Shard {shard[0]}/{shard[1]}: these students only; combine the shards' gradebooks with --merge.")
     if totals:
         lines.append(f"Totals: mean {statistics.mean(totals):.1f}, median {statistics.median(totals):g}, "
                      f"min {min(totals):g}, max {max(totals):g} (of {most:g}).")
@@ -382,13 +439,54 @@ def summary(grades: list[StudentGrade], exercises: dict[str, list[GradedTest]], 
         lines += [f"  {_shorten(problem, 160)}" for problem in problems[:25]]
         if len(problems) > 25:
             lines.append(f"  ... and {len(problems) - 25} more")
+    lines += warning
     return "\n".join(lines)
 
 
+def parse_assigned(text: str, exercises: list[str]) -> list[str]:
+    """The exercises named in ``--assigned`` ('01,03' or '01_gradient_descent 07_adamw'), in course order."""
+    wanted = [item for item in re.split(r"[,\s]+", text) if item]
+    unknown = [item for item in wanted if not any(exercise == item or exercise.split("_")[0] == item.split("_")[0]
+                                                  and exercise.startswith(item) for exercise in exercises)]
+    if unknown or not wanted:
+        raise ValueError(f"--assigned {text!r}: no exercise {unknown or text!r}; "
+                         f"the exercises are {', '.join(exercises)}")
+    return [exercise for exercise in exercises if any(exercise == item or exercise.startswith(item)
+                                                      and exercise.split("_")[0] == item.split("_")[0]
+                                                      for item in wanted)]
+
+
+def merge_gradebooks(paths: list[Path], out: Path) -> int:
+    """Combine the gradebooks of the shards into one, rows sorted by student as a one-machine run writes them.
+
+    Refuses gradebooks with other columns (other exercises or another --assigned) and a student twice.
+    Returns the number of students.
+    """
+    header, rows = None, {}
+    for path in paths:
+        with open(path, newline="", encoding="utf-8") as file:
+            reader = csv.reader(file)
+            this = next(reader, None)
+            if this is None:
+                raise ValueError(f"{path} is empty")
+            if header is not None and this != header:
+                raise ValueError(f"{path} has other columns than {paths[0]} (other exercises or --assigned?)")
+            header = this
+            for row in reader:
+                if row[0] in rows:
+                    raise ValueError(f"{row[0]} is in two gradebooks (the same shard twice?); not merged")
+                rows[row[0]] = row
+    with open(out, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows[student] for student in sorted(rows))
+    return len(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: grade a submissions folder into a CSV gradebook."""
+    """Command line: grade a submissions folder (or a shard of it) into a CSV gradebook, or merge shards."""
     parser = argparse.ArgumentParser(prog="python -m lessons_lib.tooling.grade", description=__doc__.split("\n")[0])
-    parser.add_argument("submissions", type=Path, help="folder with one subfolder of notebooks per student")
+    parser.add_argument("submissions", type=Path, nargs="?", help="folder with one subfolder of notebooks per student")
     parser.add_argument("--out", type=Path, default=Path("grades.csv"), help="the CSV gradebook (default grades.csv)")
     parser.add_argument("--timeout", type=int, default=30, help="whole seconds allowed per cell (default 30)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
@@ -396,30 +494,65 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=SOURCE_DIR,
                         help="the instructor's source notebooks, with the graded tests "
                              "(default: exercises/source, in the current directory)")
+    parser.add_argument("--assigned", help="the exercises assigned, e.g. '01,03,05,07' (default: all)")
+    parser.add_argument("--shard", help="K/N: grade only shard K of N of the students (for several machines)")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="CSV",
+                        help="combine the shards' gradebooks into --out, instead of grading")
+    parser.add_argument("--feedback", type=Path, metavar="FOLDER",
+                        help="also write one feedback file per student (FOLDER/<student>.txt) to hand back")
     parser.add_argument("--quiet", action="store_true", help="no progress line per notebook")
     args = parser.parse_args(argv)
 
-    folder, out = args.submissions.resolve(), args.out.resolve()
-    if not folder.is_dir():
-        parser.error(f"{args.submissions} is not a folder")
-    if out == folder or folder in out.parents:
-        parser.error(f"--out {args.out} is inside the submissions folder; grading never writes there")
+    out = args.out.resolve()
     if not out.parent.is_dir():
         parser.error(f"the folder of --out {args.out} does not exist")
+    if args.merge:
+        if args.submissions:
+            parser.error("--merge combines gradebooks: give no submissions folder")
+        try:
+            count = merge_gradebooks(args.merge, out)
+        except (OSError, ValueError, IndexError) as error:
+            parser.error(str(error))
+        print(f"Merged {len(args.merge)} gradebooks: {count} students. Gradebook: {args.out}")
+        return 0
+    if args.submissions is None:
+        parser.error("give the submissions folder (or --merge CSV ...)")
+    folder = args.submissions.resolve()
+    if not folder.is_dir():
+        parser.error(f"{args.submissions} is not a folder")
+    for option, path in [("--out", out), ("--feedback", args.feedback.resolve() if args.feedback else None)]:
+        if path and (path == folder or folder in path.parents):
+            parser.error(f"{option} {path} is inside the submissions folder; grading never writes there")
     if args.timeout < 1 or args.jobs < 1:
         parser.error("--timeout and --jobs must be at least 1")
+    shard = (1, 1)
+    if args.shard:
+        match = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+        if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+            parser.error(f"--shard {args.shard}: write K/N with 1 <= K <= N, e.g. --shard 2/4")
+        shard = (int(match.group(1)), int(match.group(2)))
     problem = missing_folder(args.source, "the source notebooks' folder", "--source")
     if problem:
         parser.error(problem)
-    exercises = load_exercises(args.source)
-    if not exercises:
+    known = load_exercises(args.source)
+    if not known:
         parser.error(f"no source notebooks in {args.source}")
+    exercises = known
+    if args.assigned:
+        try:
+            exercises = {exercise: known[exercise] for exercise in parse_assigned(args.assigned, list(known))}
+        except ValueError as error:
+            parser.error(str(error))
 
-    start = time.perf_counter()
-    grades, folder_notes = grade_class(folder, exercises, args.timeout, args.jobs, progress=not args.quiet)
-    write_gradebook(out, grades, exercises)
-    print(summary(grades, exercises, folder_notes, time.perf_counter() - start))
-    print(f"Gradebook: {args.out}")
+    start, sandbox = time.perf_counter(), sandbox_status()
+    grades, folder_notes = grade_class(folder, exercises, args.timeout, args.jobs, progress=not args.quiet,
+                                       shard=shard, known=list(known))
+    write_gradebook(out, grades, exercises, sandbox)
+    if args.feedback:
+        write_feedback_files(args.feedback, grades, exercises)
+    seconds = time.perf_counter() - start
+    print(summary(grades, exercises, folder_notes, seconds, sandbox, bool(args.assigned), shard))
+    print(f"Gradebook: {args.out}" + (f"; feedback files in {args.feedback}" if args.feedback else ""))
     return 0
 
 

@@ -61,7 +61,7 @@ from lessons_lib.optim.muon import QUINTIC
 from lessons_lib.optim.muon import newton_schulz as _newton_schulz
 from lessons_lib.schedules import WarmupCosine
 
-__all__ = ["check", "check_answer", "CheckResult", "CaseResult", "EXERCISES", "QUESTIONS"]
+__all__ = ["check", "check_answer", "judge_case", "CheckResult", "CaseResult", "EXERCISES", "QUESTIONS"]
 
 #: How closely your numbers must match the reference: relative 1e-7 per entry,
 #: plus 1e-9 of the array's largest entry (so tiny values are compared relatively too).
@@ -137,6 +137,14 @@ def _indented(case: CaseResult, indent: str) -> list[str]:
     return [indent + line for line in case.details.splitlines() + hint]
 
 
+#: float32 arithmetic keeps about 7 significant digits; a right rule computed in it agrees to about this much.
+_SINGLE_RTOL = 1e-4
+_PRECISION_HINT = ("your function returned float32 numbers, and they agree with the reference to about 6 digits, "
+                   "not 15: the rule looks right, but part of it ran in single precision (astype(np.float32), "
+                   "np.float32(...), a float32 array). Compute in float64, numpy's default: the check compares to 1e-7.")
+_PRECISION_NOTE = "(also: your function returned float32 numbers; compute in float64, numpy's default.)"
+
+
 # --- exercises: reference, cases and known mistakes ------------------------------------------
 
 
@@ -188,9 +196,23 @@ class Exercise:
     mistakes: tuple[Mistake, ...] = ()
 
 
-def _valley_gradient(theta: np.ndarray) -> np.ndarray:
-    """The gradient of the valley L = 0.1 x² + 2 y² of lessons 01 and 03."""
-    return np.array([0.2, 4.0]) * theta
+@dataclass(frozen=True)
+class AffineGradient:
+    """The gradient of a quadratic loss, g(θ) = scale · θ + shift (entry by entry).
+
+    Data, not code: the grader sends ``scale`` and ``shift`` to the sandbox that runs a
+    student's trajectory.
+    """
+
+    scale: np.ndarray
+    shift: np.ndarray
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        return self.scale * theta + self.shift
+
+
+#: The gradient of the valley L = 0.1 x² + 2 y² of lessons 01 and 03.
+_valley_gradient = AffineGradient(np.array([0.2, 4.0]), np.zeros(2))
 
 
 def _values(rng: np.random.Generator, shape: int | tuple[int, ...], low: float = -2, high: float = 2) -> np.ndarray:
@@ -405,13 +427,13 @@ def _adagrad_cases(rng: np.random.Generator) -> list[Case]:
              [dict(theta=_values(rng, 3), grad=_values(rng, 3), sum_sq=np.zeros(3), lr=0.1, eps=1e-10)],
              "s ← s + g², then θ ← θ − η g / (√s + ε): the first step has length about η in every coordinate."),
         Case("preset_sum", "a later step, from a given sum",
-             [dict(theta=_values(rng, 3), grad=_values(rng, 3), sum_sq=_values(rng, 3, 0.5, 4), lr=0.1, eps=1e-10)],
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), sum_sq=_values(rng, 3, 0.5, 4), lr=0.3, eps=1e-7)],
              "add g² to the sum first, then divide by the root of the new sum."),
         Case("tiny_gradient", _TINY,
              [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), sum_sq=np.zeros(3), lr=0.1, eps=1e-10)],
              _EPS_HINT),
         Case("zero_gradient", "a gradient entry that is exactly 0 on the first step",
-             [dict(theta=_values(rng, 3), grad=np.array([0.0, 1.0, -1.0]), sum_sq=np.zeros(3), lr=0.1, eps=1e-10)],
+             [dict(theta=_values(rng, 3), grad=np.array([0.0, 1.0, -1.0]), sum_sq=np.zeros(3), lr=0.2, eps=1e-8)],
              "where g = 0 and s = 0 the step is 0 / (0 + ε) = 0: ε keeps the division finite."),
     ]
 
@@ -448,9 +470,9 @@ def _rmsprop_cases(rng: np.random.Generator) -> list[Case]:
         Case("first_step", "first step, from an average of zeros",
              [dict(theta=_values(rng, 3), grad=_values(rng, 3), square_avg=np.zeros(3), lr=0.01, beta=0.99, eps=1e-8)],
              "v ← β v + (1 − β) g², then θ ← θ − η g / (√v + ε)."),
-        Case("preset_average", "a later step, from a given average",
-             [dict(theta=_values(rng, 3), grad=_values(rng, 3), square_avg=_values(rng, 3, 0.5, 4), lr=0.01, beta=0.9,
-                   eps=1e-8)],
+        Case("preset_average", "a later step, from a given average (η = 0.1, β = 0.9, ε = 1e-5)",
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), square_avg=_values(rng, 3, 0.5, 4), lr=0.1, beta=0.9,
+                   eps=1e-5)],
              "update v first, then divide by the root of the new v."),
         Case("tiny_gradient", _TINY,
              [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), square_avg=np.zeros(3), lr=0.01,
@@ -509,7 +531,7 @@ def _adamw_reference(theta, grad, m, v, t, lr, beta1, beta2, eps, weight_decay):
 
 def _adam_like(theta, grad, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0, *, correct=True, eps_inside=False,
                count=True, t_after_use=False, eps_before_correction=False, old_moments=False, squared=True,
-               l2=False, decay=True, decay_times_lr=True, decay_after=False):
+               l2=False, decay=True, decay_times_lr=True, decay_after=False, return_hat=False):
     """A deliberately configurable Adam, used only to recognise mistakes (the reference is lessons_lib.optim)."""
     factor = 1 - (lr * weight_decay if decay_times_lr else weight_decay)
     if decay and weight_decay and not decay_after and not l2:
@@ -530,6 +552,8 @@ def _adam_like(theta, grad, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0, *,
     theta = theta - step
     if decay and weight_decay and decay_after and not l2:
         theta = theta * factor
+    if return_hat:
+        m_new, v_new = m_new / c1, v_new / c2
     return theta, m_new, v_new, (t + 1 if count else t)
 
 
@@ -539,30 +563,50 @@ def _adam_mistake(**flags: bool) -> Callable:
     return step
 
 
-def _adam_cases(rng: np.random.Generator, weight_decay: float | None = None) -> list[Case]:
-    extra = {} if weight_decay is None else dict(weight_decay=weight_decay)
-    hyper = dict(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, **extra)
+def _hyper_title(hyper: dict) -> str:
+    """' (η = 0.05, β₁ = 0.8, ...)': the hyperparameters of a case, for its title."""
+    symbols = {"lr": "η", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay": "λ"}
+    return " (" + ", ".join(f"{symbols[name]} = {value:g}" for name, value in hyper.items()) + ")"
+
+
+def _adam_hyper(lr: float, beta1: float, beta2: float, eps: float, weight_decay: float | None) -> dict:
+    hyper = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+    return hyper if weight_decay is None else dict(hyper, weight_decay=weight_decay)
+
+
+def _adam_cases(rng: np.random.Generator, decay: bool = False) -> list[Case]:
+    """Adam's cases; every hyperparameter takes other values in other cases (a hard-coded one fails)."""
+    def hyper(lr, beta1, beta2, eps, weight_decay):
+        return _adam_hyper(lr, beta1, beta2, eps, weight_decay if decay else None)
+
+    first, later = hyper(0.1, 0.9, 0.999, 1e-8, 0.1), hyper(0.05, 0.8, 0.99, 1e-6, 0.2)
+    tiny, path = hyper(0.1, 0.9, 0.999, 1e-7, 0.05), hyper(0.1, 0.85, 0.995, 1e-8, 0.1)
     zeros = dict(m=np.zeros(3), v=np.zeros(3), t=0)
     cases = [
-        Case("first_step", "first step, from zero moments (t = 0 before the step)",
-             [dict(theta=_values(rng, 3), grad=_values(rng, 3), **zeros, **hyper)],
+        Case("first_step", "first step, from zero moments (t = 0 before the step)" + _hyper_title(first),
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), **zeros, **first)],
              "t ← t + 1 first; m ← β₁ m + (1 − β₁) g; v ← β₂ v + (1 − β₂) g²; then the step; return t + 1."),
-        Case("preset_state", "a later step, from given m, v and t = 5",
+        Case("preset_state", "a later step, from given m, v and t = 5" + _hyper_title(later),
              [dict(theta=_values(rng, 3), grad=_values(rng, 3), m=_values(rng, 3, -0.5, 0.5), v=_values(rng, 3, 0.1, 1),
-                   t=5, **hyper)],
-             "update m and v from the given ones, and count this step as t + 1 = 6."),
-        Case("tiny_gradient", _TINY,
-             [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), **zeros, **hyper)], _EPS_HINT),
+                   t=5, **later)],
+             "update m and v from the given ones, and count this step as t + 1 = 6; use the β₁, β₂ and ε given."),
+        Case("tiny_gradient", _TINY + _hyper_title(tiny),
+             [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), **zeros, **tiny)], _EPS_HINT),
         _trajectory("trajectory", dict(theta=_values(rng, 2, 0.5, 2), grad=None, m=np.zeros(2), v=np.zeros(2), t=0,
-                                       **hyper), 20, "pass the returned m, v and t into the next step."),
+                                       **path), 20, "pass the returned m, v and t into the next step."),
     ]
-    if weight_decay is not None:
-        cases.insert(3, Case("zero_gradient", "a zero gradient from zero moments: only the decay acts",
-                             [dict(theta=_values(rng, 3), grad=np.zeros(3), **zeros, **hyper)],
+    if decay:
+        shrink = hyper(0.1, 0.9, 0.999, 1e-8, 0.3)
+        cases.insert(3, Case("zero_gradient", "a zero gradient from zero moments: only the decay acts"
+                             + _hyper_title(shrink),
+                             [dict(theta=_values(rng, 3), grad=np.zeros(3), **zeros, **shrink)],
                              "with g = 0 the Adam part of the step is 0, so θ must shrink by exactly (1 − η λ)."))
     return cases
 
 
+_RETURN_HAT = ("you returned m̂ and v̂ (the bias-corrected moments) where the assignment asks for m and v: "
+               "return the raw moments m and v, as the state to carry into the next step (each step corrects "
+               "them afresh).")
 _ADAM_SIGNATURE = "(theta, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8"
 _ADAM_COMMON_MISTAKES = (
     Mistake(_adam_mistake(eps_inside=True), _EPS_INSIDE),
@@ -595,12 +639,13 @@ ADAM = Exercise(
                 "and 1 − β₁ᵗ = 1 − β₁ (with t = 0 it is 0, a division by zero)."),
         Mistake(_adam_mistake(eps_before_correction=True),
                 "ε was added before the bias correction: correct first (v̂ = v / (1 − β₂ᵗ)), then √v̂ + ε."),
+        Mistake(_adam_mistake(return_hat=True), _RETURN_HAT),
     ),
 )
 
 ADAMW = Exercise(
     "adamw_step", f"adamw_step{_ADAM_SIGNATURE}, weight_decay=0.01) -> (theta, m, v, t)",
-    ("theta", "m", "v", "t"), _adamw_reference, lambda rng: _adam_cases(rng, weight_decay=0.1),
+    ("theta", "m", "v", "t"), _adamw_reference, lambda rng: _adam_cases(rng, decay=True),
     _ADAM_COMMON_MISTAKES + (
         Mistake(_adam_mistake(decay_times_lr=False),
                 "the decay is θ ← θ (1 − η λ): multiply λ by the learning rate η."),
@@ -609,6 +654,7 @@ ADAMW = Exercise(
         Mistake(_adam_mistake(decay_after=True), "decay θ first, then take the Adam step (PyTorch's order)."),
         Mistake(_adam_mistake(decay=False), "apply the decoupled decay θ ← θ (1 − η λ) before the Adam step."),
         Mistake(_adam_mistake(correct=False), "no bias correction: divide m by (1 − β₁ᵗ) and v by (1 − β₂ᵗ)."),
+        Mistake(_adam_mistake(return_hat=True), _RETURN_HAT),
     ),
 )
 
@@ -699,11 +745,11 @@ def _warmup_cosine_cases(rng: np.random.Generator) -> list[Case]:
     inside = int(rng.integers(1, warmup))
     middle = int(rng.integers(warmup + 5, total - 5))
     return [
-        Case("first_update", f"update 0 (the first), warm-up over {warmup} steps", [dict(step=0, **hyper)],
+        Case("first_update", f"update 0 (the first), warm-up over {warmup} steps", [dict(step=0, min_lr=0.0, **hyper)],
              "the warm-up climbs linearly from 0: η · step / warmup_steps."),
-        Case("warmup", f"step {inside}, inside a warm-up of {warmup} steps", [dict(step=inside, **hyper)],
+        Case("warmup", f"step {inside}, inside a warm-up of {warmup} steps", [dict(step=inside, min_lr=0.0, **hyper)],
              "during the warm-up (step < warmup_steps) the rate is η · step / warmup_steps."),
-        Case("peak", f"step {warmup} = warmup_steps, the first of the cosine", [dict(step=warmup, **hyper)],
+        Case("peak", f"step {warmup} = warmup_steps, the first of the cosine", [dict(step=warmup, min_lr=0.0, **hyper)],
              "the cosine starts at step = warmup_steps, with the full rate η."),
         Case("cosine", f"step {middle} of {total}, in the cosine part, min_lr = {lr / 10:g}",
              [dict(step=middle, min_lr=lr / 10, **hyper)],
@@ -756,24 +802,26 @@ def _amsgrad_reference(theta, grad, m, v, v_max, t, lr, beta1, beta2, eps):
 
 
 def _amsgrad_cases(rng: np.random.Generator) -> list[Case]:
-    hyper = dict(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    first, later = _adam_hyper(0.1, 0.9, 0.999, 1e-8, None), _adam_hyper(0.05, 0.8, 0.99, 1e-6, None)
+    tiny, path = _adam_hyper(0.1, 0.9, 0.999, 1e-7, None), _adam_hyper(0.1, 0.85, 0.995, 1e-8, None)
     zeros = dict(m=np.zeros(3), v=np.zeros(3), v_max=np.zeros(3), t=0)
     v = _values(rng, 4, 0.1, 1)
     v_max = v + np.array([0.5, 0.0, 1.0, 0.0])  # above v in two coordinates, equal in two
     grad = _values(rng, 4, 0.2, 0.5) * rng.choice([-1, 1], 4)
     grad[1] = 40.0 * np.sign(grad[1])  # a large gradient: there the new v exceeds v_max
     return [
-        Case("first_step", "first step, from zero m, v, v_max (t = 0 before the step)",
-             [dict(theta=_values(rng, 3), grad=_values(rng, 3), **zeros, **hyper)],
+        Case("first_step", "first step, from zero m, v, v_max (t = 0 before the step)" + _hyper_title(first),
+             [dict(theta=_values(rng, 3), grad=_values(rng, 3), **zeros, **first)],
              "t ← t + 1; m, v as in Adam; v_max ← max(v_max, v); then θ ← θ − η m̂ / (√(v_max / (1 − β₂ᵗ)) + ε)."),
-        Case("preset_state", "a later step (t = 5) where v_max is above v in some coordinates",
+        Case("preset_state", "a later step (t = 5) where v_max is above v in some coordinates"
+             + _hyper_title(later),
              [dict(theta=_values(rng, 4), grad=grad, m=_values(rng, 4, -0.5, 0.5), v=v, v_max=v_max, t=5,
-                   **hyper)],
+                   **later)],
              "v_max ← max(v_max, v) entry by entry with the new v; divide by √(v_max / (1 − β₂ᵗ)) + ε."),
-        Case("tiny_gradient", _TINY,
-             [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), **zeros, **hyper)], _EPS_HINT),
+        Case("tiny_gradient", _TINY + _hyper_title(tiny),
+             [dict(theta=_values(rng, 3), grad=1e-6 * _values(rng, 3, 0.5, 2), **zeros, **tiny)], _EPS_HINT),
         _trajectory("trajectory", dict(theta=_values(rng, 2, 0.5, 2), grad=None, m=np.zeros(2), v=np.zeros(2),
-                                       v_max=np.zeros(2), t=0, **hyper),
+                                       v_max=np.zeros(2), t=0, **path),
                     20, "pass the returned m, v, v_max and t into the next step."),
     ]
 
@@ -836,6 +884,13 @@ def _lion_cases(rng: np.random.Generator) -> list[Case]:
     # g = −8.5 m: c = β₁ m + (1 − β₁) g has m's sign, but c from the *updated* m has g's;
     # g = −20 m: c has g's sign, but the updated m still has the old m's.
     against = np.round(m * np.array([-8.5, -8.6, -20.0, -25.0]), 4)
+
+    def against_with_decay() -> dict:
+        """g = −(17/3) m: c = β₁ m + (1 − β₁) g has g's sign for β₁ = 0.8, m's for β₁ = 0.9 (the default)."""
+        theta, _, m_later = _values(rng, 3), _values(rng, 3), _values(rng, 3, -0.5, 0.5)  # the draws of old
+        return dict(theta=theta, grad=np.round(-17 / 3 * m_later, 4), m=m_later, lr=0.1, beta1=0.8, beta2=0.95,
+                    weight_decay=0.3)
+
     return [
         Case("first_step", "first step, from m = 0",
              [dict(theta=_values(rng, 3), grad=_values(rng, 3), m=np.zeros(3), **hyper)],
@@ -847,10 +902,10 @@ def _lion_cases(rng: np.random.Generator) -> list[Case]:
              [dict(theta=_values(rng, 3), grad=np.array([0.0, 1.0, -1.0]) * _values(rng, 3, 0.5, 2), m=np.zeros(3),
                    **hyper)],
              "sign(0) = 0 (np.sign does that): where c = 0 the coordinate does not move."),
-        Case("weight_decay", "a later step with weight decay λ = 0.1, η = 0.1",
-             [dict(theta=_values(rng, 3), grad=_values(rng, 3), m=_values(rng, 3, -0.5, 0.5), lr=0.1, beta1=0.9,
-                   beta2=0.99, weight_decay=0.1)],
-             "θ ← θ − η (sign(c) + λ θ), with the θ from before the step."),
+        Case("weight_decay", "a later step with weight decay λ = 0.3, η = 0.1, β₁ = 0.8, β₂ = 0.95",
+             [against_with_decay()],
+             "θ ← θ − η (sign(c) + λ θ), with the θ from before the step, and c = β₁ m + (1 − β₁) g with the β₁ "
+             "given (here the sign of c depends on it)."),
         _trajectory("trajectory", dict(theta=_values(rng, 2, 0.5, 2), grad=None, m=np.zeros(2), **hyper), 20,
                     "pass the returned m into the next step."),
     ]
@@ -1006,9 +1061,9 @@ def _muon_reference(W, grad, B, lr, momentum, nesterov, weight_decay, ns_steps):
     return W, state.B
 
 
-def _quadratic_gradient(target: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def _quadratic_gradient(target: np.ndarray) -> AffineGradient:
     """The gradient W − T of ½‖W − T‖²."""
-    return lambda W: W - target
+    return AffineGradient(np.ones_like(target), -target)
 
 
 def _muon_cases(rng: np.random.Generator) -> list[Case]:
@@ -1383,16 +1438,39 @@ def _matching_mistake(exercise: Exercise, case: Case, got: list[tuple]) -> Mista
 
 
 def _check_case(exercise: Exercise, case: Case, function: Callable) -> CaseResult:
-    expected = _run(exercise, case, exercise.reference)
     try:
         got = _run(exercise, case, function, student=True)
     except _Problem as problem:
-        return CaseResult(case.title, False, str(problem), case.hint)
-    difference = _first_difference(exercise, expected, got)
-    if difference is None:
+        return judge_case(exercise, case, [], str(problem))
+    return judge_case(exercise, case, got)
+
+
+def _single_precision(got: list[tuple]) -> bool:
+    """True if a returned value is a float32 (or float16) array or number."""
+    return any(isinstance(value, (np.ndarray, np.floating)) and value.dtype.kind == "f" and value.dtype.itemsize < 8
+               for outputs in got for value in outputs)
+
+
+def judge_case(exercise: Exercise, case: Case, got: list[tuple], problem: str = "") -> CaseResult:
+    """The verdict on one case, from what the student's function returned (the outputs of each call).
+
+    ``problem``: what went wrong while calling it (it raised, changed an input, ...), in words.
+    Only data comes in: the grader gets ``got`` from the sandbox that ran the student's code.
+    """
+    if problem:
+        return CaseResult(case.title, False, problem, case.hint)
+    expected = _run(exercise, case, exercise.reference)
+    difference, single = _first_difference(exercise, expected, got), _single_precision(got)
+    if difference is None and not single:
         return CaseResult(case.title, True)
+    if difference is None:  # right to 1e-7, but in float32: right by luck of the rounding, not by the rule
+        return CaseResult(case.title, False, "your function returned float32 numbers (single precision), "
+                          "where the reference computes in float64", _PRECISION_HINT)
     mistake = _matching_mistake(exercise, case, got)
     hint = mistake.hint if mistake else case.hint
+    if single and (mistake is None or mistake.tolerance is None):
+        near = _first_difference(exercise, expected, got, _SINGLE_RTOL, _SINGLE_RTOL) is None
+        hint = _PRECISION_HINT if near else hint + "\n" + _PRECISION_NOTE
     if re.search(r"\b(nan|inf)\b", difference):
         hint += "\n(inf or nan: a division by zero or an overflow somewhere.)"
     return CaseResult(case.title, False, difference, hint)

@@ -13,7 +13,9 @@ The student version of a source notebook (``student_version``):
 * a solution block becomes ``raise NotImplementedError("write your code here")``
   at the block's indentation -- or, for a block of top-level assignments such as
   ``lr_max = 0.5``, ``lr_max = None  # your answer``;
-* hidden-test blocks are removed, and a cell left empty by that is dropped;
+* graded test cells are dropped (their visible ``check(...).assert_ok()`` lines are for
+  nbgrader's Validate button; the course's notebooks have the student's own check cells),
+  and hidden-test blocks anywhere else are removed;
 * outputs and execution counts are cleared, nbgrader metadata removed, and
   ``metadata.course_exercise`` names the exercise (the grader matches
   submissions by it, so a renamed file still grades).
@@ -142,10 +144,10 @@ def student_version(source: nbformat.NotebookNode, exercise: str) -> nbformat.No
     cells = []
     for number, cell in enumerate(notebook.cells, start=1):
         where = f"{exercise}, cell {number}"
+        if is_graded_test(cell):
+            continue  # the grader's (and nbgrader's), not the student's: see the module docstring
         text = remove_hidden_tests(cell_source(cell), where)
         text = strip_solutions(text, cell.cell_type, where)
-        if not text.strip() and is_graded_test(cell):
-            continue  # a test cell that was all hidden tests
         cell.source = text
         cell.metadata.pop("nbgrader", None)
         if cell.cell_type == "code":
