@@ -28,7 +28,8 @@ from lessons_lib.tooling.notebooks import cell_source
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = sorted((REPO / "exercises" / "source").glob("*.ipynb"))
 LESSONS = ["01_gradient_descent", "02_stochastic_gradients", "03_momentum", "04_adagrad_rmsprop", "05_adam",
-           "06_bias_correction", "07_adamw", "08_training", "09_beyond_adam", "11_modern_optimizers"]
+           "06_bias_correction", "07_adamw", "08_training", "09_beyond_adam", "11_modern_optimizers",
+           "12_tuning_in_practice"]
 
 
 def define(code: str) -> dict:
@@ -117,6 +118,9 @@ def test_the_source_solutions_pass_every_check():
         ("11_modern_optimizers", "newton_schulz", {}),
         ("11_modern_optimizers", "muon_step", {}),
         ("11_modern_optimizers", "muon_mask", {}),
+        ("12_tuning_in_practice", "range_test_lr", {}),
+        ("12_tuning_in_practice", "smooth", {}),
+        ("12_tuning_in_practice", "weight_average_step", {}),
     ]
     assert len(functions) == len(EXERCISES)
     for lesson, name, options in functions:
@@ -521,10 +525,13 @@ HYPERPARAMETERS = {
     "newton_schulz": ("steps", "eps"),
     "muon_step": ("lr", "momentum", "nesterov", "weight_decay", "ns_steps"),
     "muon_mask": ("sizes",),
+    "range_test_lr": ("lr_min", "lr_max", "steps"),
+    "smooth": ("beta",),
+    "weight_average_step": ("beta",),
 }
 #: The data arguments (everything else in a signature is a hyperparameter, listed above).
 DATA = {"theta", "grad", "m", "v", "t", "v_max", "buffer", "velocity", "sum_sq", "square_avg", "w", "X",
-        "y", "batch", "grads", "step", "G", "W", "B"}
+        "y", "batch", "grads", "step", "G", "W", "B", "losses", "average"}
 
 
 def named(name: str, function):

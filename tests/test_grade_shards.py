@@ -97,7 +97,7 @@ def test_a_feedback_file_per_student_outside_the_submissions(runs):
 
 @pytest.mark.parametrize("options, words", [
     (["--shard", "3/2"], "--shard 3/2: write K/N"),
-    (["--assigned", "12"], "no exercise"),
+    (["--assigned", "13"], "no exercise"),
     (["--feedback", "SUBS/ada"], "inside the submissions folder"),
 ])
 def test_bad_sharding_assignment_or_feedback_options_are_refused(tmp_path, capsys, options, words):

@@ -59,6 +59,7 @@ from lessons_lib.optim import (
 from lessons_lib.mlp import MLP
 from lessons_lib.optim.muon import QUINTIC
 from lessons_lib.optim.muon import newton_schulz as _newton_schulz
+from lessons_lib.runner import ewma
 from lessons_lib.schedules import WarmupCosine
 
 __all__ = ["check", "check_answer", "judge_case", "CheckResult", "CaseResult", "EXERCISES", "QUESTIONS"]
@@ -1253,6 +1254,147 @@ MUON_MASK = Exercise(
     ),
 )
 
+# the range test and the average of the weights (lesson 12) ----------------------------------
+
+
+def _range_test_lr_reference(t, lr_min, lr_max, steps):
+    return lr_min * (lr_max / lr_min) ** (t / (steps - 1))
+
+
+def _range_test_lr_cases(rng: np.random.Generator) -> list[Case]:
+    steps = int(rng.integers(100, 400))
+    lr_min = float(10.0 ** -rng.integers(5, 8))
+    lr_max = float(rng.choice([1.0, 3.0, 10.0]))
+    hyper = dict(lr_min=lr_min, lr_max=lr_max, steps=steps)
+    middle = int(rng.integers(steps // 4, 3 * steps // 4))
+    return [
+        Case("first", f"update t = 0 of {steps}, η from {lr_min:g} to {lr_max:g}", [dict(t=0, **hyper)],
+             "the test starts at η = lr_min: lr_min · (lr_max / lr_min)^(t / (steps − 1)) at t = 0."),
+        Case("last", f"update t = {steps - 1}, the last of {steps}", [dict(t=steps - 1, **hyper)],
+             "the last update (t = steps − 1) uses η = lr_max exactly: divide t by steps − 1, not by steps."),
+        Case("middle", f"update t = {middle} of {steps}: η grows by the same factor every update",
+             [dict(t=middle, **hyper)],
+             "η grows exponentially: lr_min · (lr_max / lr_min)^(t / (steps − 1)), a straight line on a log axis."),
+        Case("other_range", "η from 1e-4 to 0.1 over 50 updates, update 10",
+             [dict(t=10, lr_min=1e-4, lr_max=0.1, steps=50)],
+             "lr_min · (lr_max / lr_min)^(t / (steps − 1)), with this case's own lr_min, lr_max and steps."),
+    ]
+
+
+def _range_test_lr_mistake(per_steps: bool = False, linear: bool = False, swapped: bool = False) -> Callable:
+    def lr(t, lr_min, lr_max, steps):
+        if swapped:
+            lr_min, lr_max = lr_max, lr_min
+        fraction = t / steps if per_steps else t / (steps - 1)
+        if linear:
+            return lr_min + (lr_max - lr_min) * fraction
+        return lr_min * (lr_max / lr_min) ** fraction
+    return lr
+
+
+RANGE_TEST_LR = Exercise(
+    "range_test_lr", "range_test_lr(t, lr_min, lr_max, steps) -> lr", ("lr",),
+    _range_test_lr_reference, _range_test_lr_cases,
+    (
+        Mistake(_range_test_lr_mistake(per_steps=True),
+                "the last update is t = steps − 1 and must reach lr_max: the exponent is t / (steps − 1)."),
+        Mistake(_range_test_lr_mistake(linear=True),
+                "η grows exponentially (by the same factor each update), not linearly: "
+                "lr_min · (lr_max / lr_min)^(t / (steps − 1)). Linear spacing spends almost all updates near lr_max."),
+        Mistake(_range_test_lr_mistake(swapped=True), "the test starts at lr_min and grows to lr_max, not the reverse."),
+    ),
+)
+
+
+def _smooth_reference(losses, beta):
+    return ewma(losses, beta, bias_correction=True)
+
+
+def _smooth_cases(rng: np.random.Generator) -> list[Case]:
+    beta = float(rng.choice([0.9, 0.95, 0.98]))
+    losses = np.round(rng.uniform(1.5, 2.5, int(rng.integers(8, 15))), 3)
+    return [
+        Case("first", f"three losses, β = {beta:g}: the first value is the loss itself",
+             [dict(losses=losses[:3], beta=beta)],
+             "start from m = 0 and divide by 1 − βᵗ: the first smoothed value is then exactly the first loss."),
+        Case("sequence", f"{len(losses)} noisy losses, β = {beta:g}", [dict(losses=losses, beta=beta)],
+             "m_t = β m_{t−1} + (1 − β) x_t from m_0 = 0, then m_t / (1 − βᵗ) with t counted from 1."),
+        Case("other_beta", f"{len(losses)} losses, β = 0.5", [dict(losses=losses, beta=0.5)],
+             "use the β you are given: m_t = β m_{t−1} + (1 − β) x_t, then m_t / (1 − βᵗ)."),
+    ]
+
+
+def _smooth_mistake(no_correction: bool = False, swapped: bool = False, off_by_one: bool = False) -> Callable:
+    def smooth(losses, beta):
+        losses = np.asarray(losses, dtype=float)
+        out, m = np.empty_like(losses), 0.0
+        for t, x in enumerate(losses, start=1):
+            m = (1 - beta) * m + beta * x if swapped else beta * m + (1 - beta) * x
+            power = t + 1 if off_by_one else t
+            out[t - 1] = m if no_correction else m / (1 - beta**power)
+        return out
+    return smooth
+
+
+SMOOTH = Exercise(
+    "smooth", "smooth(losses, beta) -> smoothed", ("smoothed",),
+    _smooth_reference, _smooth_cases,
+    (
+        Mistake(_smooth_mistake(no_correction=True),
+                "divide by 1 − βᵗ: without it the average starts near 0 (lesson 06), and the range test "
+                "would show a loss that falls at the start only because the average warms up."),
+        Mistake(_smooth_mistake(swapped=True), "the new loss gets the small weight 1 − β, the old average β."),
+        Mistake(_smooth_mistake(off_by_one=True), "t counts from 1 at the first loss: divide by 1 − β¹ there."),
+    ),
+)
+
+
+def _weight_average_reference(average, theta, t, beta):
+    t = t + 1
+    average = beta * average + (1 - beta) * theta
+    return average, average / (1 - beta**t), t
+
+
+def _weight_average_cases(rng: np.random.Generator) -> list[Case]:
+    beta = float(rng.choice([0.99, 0.995, 0.998]))
+    theta = _values(rng, 4)
+    return [
+        Case("first", f"the first step from average = 0 (t = 0), β = {beta:g}",
+             [dict(average=np.zeros(4), theta=theta, t=0, beta=beta)],
+             "after one step the corrected average is θ itself: (1 − β) θ / (1 − β¹)."),
+        Case("later", f"a later step: t = 20, a running average, β = {beta:g}",
+             [dict(average=_values(rng, 4, -0.5, 0.5), theta=theta, t=20, beta=beta)],
+             "t ← t + 1; average ← β average + (1 − β) θ; the weights to evaluate are average / (1 − βᵗ) "
+             "with the new t."),
+        Case("other_beta", "t = 3, β = 0.5", [dict(average=_values(rng, 4, -0.5, 0.5), theta=theta, t=3, beta=0.5)],
+             "use the β you are given, and the new t = 4 in 1 − βᵗ."),
+    ]
+
+
+def _weight_average_mistake(no_correction: bool = False, old_t: bool = False, swapped: bool = False) -> Callable:
+    def step(average, theta, t, beta):
+        new_t = t + 1
+        average = (1 - beta) * average + beta * theta if swapped else beta * average + (1 - beta) * theta
+        if no_correction:
+            return average, average, new_t
+        return average, average / (1 - beta ** (t if old_t else new_t)), new_t
+    return step
+
+
+WEIGHT_AVERAGE = Exercise(
+    "weight_average_step", "weight_average_step(average, theta, t, beta) -> (average, theta_bar, t)",
+    ("average", "theta_bar", "t"),
+    _weight_average_reference, _weight_average_cases,
+    (
+        Mistake(_weight_average_mistake(no_correction=True),
+                "the weights to evaluate are the corrected average, average / (1 − βᵗ): uncorrected, they "
+                "start near 0, a network that predicts nothing."),
+        Mistake(_weight_average_mistake(old_t=True), "count the step first (t ← t + 1), then correct with the new t."),
+        Mistake(_weight_average_mistake(swapped=True), "the new θ gets the small weight 1 − β, the old average β."),
+    ),
+)
+
+
 #: Every exercise, by the name ``check`` looks up (lesson 05's Adam under its own key).
 EXERCISES: dict[str, Exercise] = {
     "gd_step": GD,
@@ -1271,6 +1413,9 @@ EXERCISES: dict[str, Exercise] = {
     "newton_schulz": NEWTON_SCHULZ,
     "muon_step": MUON,
     "muon_mask": MUON_MASK,
+    "range_test_lr": RANGE_TEST_LR,
+    "smooth": SMOOTH,
+    "weight_average_step": WEIGHT_AVERAGE,
 }
 
 
@@ -1603,6 +1748,10 @@ QUESTIONS: dict[str, Question] = {
         "compare (X Xᵀ) X with X (Xᵀ X): the same product, grouped otherwise. What differs is the size of the "
         "matrix A that each step squares.",
         choices=("result", "cost", "both")),
+    "range_test_pick": Question(
+        "the learning rate the \"minimum / 10\" rule picks when the smoothed range test is lowest at η = 0.18",
+        "b88433e555620ec9",
+        "the minimum is where the loss is about to blow up; the rule steps back a decade from it: η_min / 10."),
 }
 
 
