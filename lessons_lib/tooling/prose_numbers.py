@@ -14,10 +14,13 @@ integers (counts and list numbers: "two cases", "step 1"), years, and references
 A prose number matches an output or code number that rounds to it at the precision it is
 written with: "0.04" matches a printed 0.0391, "9.6e-7" matches 9.63e-07, "tenfold" matches
 a printed 10.2 but not 9.4 (words match at one significant figure), "80 %" matches 80 or 0.8.
-A setting ("with η = 0.1") may come from any output or from the code. A measured number,
-one the prose qualifies ("about thirty", "at least 7000", "9.4 times", "tenfold"), must be
-printed by one of the code cells around its sentence (the four above, the two below), or
-repeat a number that earlier prose tied to an output, as a summary does.
+Every number must be printed by one of the code cells around its sentence (the four above, the
+two below), or repeat a number that earlier prose tied to an output. A recap may recall any
+output above it: a cell under a "Summary" or "checklist" heading, or one that starts with the
+invisible marker ``<!-- recap -->``. A setting ("with η = 0.1") may instead be written in the
+code; a measured number, one the prose qualifies ("about thirty", "at least 7000", "within
+0.005", "9.4 times", "tenfold"), may not (bounds match a printed value on their side of them,
+within a factor of ten).
 
     python -m lessons_lib.tooling.prose_numbers notebooks/*.ipynb
 
@@ -32,7 +35,7 @@ import json
 import math
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
@@ -132,10 +135,10 @@ TIMES_AFTER = re.compile(r"\s*(?:times|×)", re.IGNORECASE)
 
 def _measurement(text: str, start: int, end: int) -> tuple[bool, str]:
     """Whether the prose qualifies the number as a measurement, and which bound it states."""
-    before = text[max(0, start - 25):start]
-    if UPPER_BEFORE.search(before):
+    before, after = text[max(0, start - 25):start], text[end:end + 12]
+    if UPPER_BEFORE.search(before) or re.match(r"\s*or (?:less|fewer|below)\b", after):
         return True, "upper"
-    if LOWER_BEFORE.search(before):
+    if LOWER_BEFORE.search(before) or re.match(r"\s*or (?:more|above)\b", after):
         return True, "lower"
     measured = (APPROXIMATE_BEFORE.search(before) or TIMES_AFTER.match(text, end)
                 or text[start:end].lower().endswith("fold"))
@@ -143,8 +146,13 @@ def _measurement(text: str, start: int, end: int) -> tuple[bool, str]:
 
 
 def _is_reference(text: str, start: int) -> bool:
-    before = text[max(0, start - 20):start].lower().split()
-    return bool(before) and before[-1].strip("(") in REFERENCE_WORDS
+    """"lesson 08", "section 6.4", and the end of a range of them: "lessons 01–11"."""
+    before = text[max(0, start - 20):start].lower()
+    words = before.split()
+    if words and words[-1].strip("(") in REFERENCE_WORDS:
+        return True
+    range_start = re.search(r"(\S+)\s+\d+(?:\.\d+)?\s?[–-]\s?$", before)
+    return bool(range_start) and range_start[1].strip("(") in REFERENCE_WORDS
 
 
 def prose_numbers(markdown: str, cell: int = -1) -> list[ProseNumber]:
@@ -203,6 +211,10 @@ def printed_numbers(text: str) -> list[float]:
     return [x for x in values if math.isfinite(x)]
 
 
+#: A cell that recalls the lesson's results: a "Summary" or "checklist" heading, or a cell
+#: that starts with the (invisible) marker <!-- recap -->.
+RECAP = re.compile(r"<!-- recap -->|#+ .*(summary|checklist)", re.IGNORECASE)
+
 #: A measured number must be printed by one of the code cells just around its sentence:
 #: this many code cells above it, and two below (prose that announces a run).
 NEARBY_CODE_CELLS = 4
@@ -215,24 +227,24 @@ class Sources:
     stated: list[ProseNumber]
     printed: dict[int, set[float]]
     written: set[float]
+    recaps: set[int] = field(default_factory=set)  # cells that recall the results above (RECAP)
 
     def unmatched(self) -> list[ProseNumber]:
         """Prose numbers without a source.
 
-        A measured number ("about thirty", "9.4 times") must be printed by a nearby cell, or
-        repeat a number that earlier prose tied to an output (a summary recalling a result);
-        any other number must be printed somewhere in the notebook or written in its code.
+        A number must be printed by one of the code cells around its sentence, or repeat a
+        number that earlier prose tied to an output; a recap (``RECAP``) may recall any output
+        above it; a setting that the prose does not qualify as measured may instead be
+        written in the code.
         """
-        everywhere = set().union(*self.printed.values())
         code_cells = sorted(self.printed)
         missing, recalled = [], set()
         for number in self.stated:
-            if number.measured:
-                above = [c for c in code_cells if c < number.cell][-NEARBY_CODE_CELLS:]
-                below = [c for c in code_cells if c > number.cell][:2]
-                pool = set().union(*(self.printed[c] for c in above + below)) | recalled
-            else:
-                pool = everywhere
+            above = [c for c in code_cells if c < number.cell][-NEARBY_CODE_CELLS:]
+            below = [c for c in code_cells if c > number.cell][:2]
+            pool = set().union(*(self.printed[c] for c in above + below)) | recalled
+            if number.cell in self.recaps:
+                pool |= set().union(*(self.printed[c] for c in code_cells if c < number.cell))
             if any(number.matches(x) for x in pool):
                 recalled.add(number.value / (100 if number.percent else 1))
             elif number.measured or not any(number.matches(x) for x in self.written):
@@ -247,6 +259,8 @@ def notebook_sources(notebook: dict) -> Sources:
         source = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
             sources.stated += prose_numbers(source, cell=index)
+            if RECAP.match(source.strip()):
+                sources.recaps.add(index)
         elif cell["cell_type"] == "code":
             sources.written.update(printed_numbers(source))
             sources.printed[index] = set()
