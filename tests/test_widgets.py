@@ -10,7 +10,7 @@ from lessons_lib.figures.playground import RACERS, Playground, slider_range
 from lessons_lib.figures.race import LiveRace
 from lessons_lib.runner import run
 from lessons_lib.surfaces import get_surface
-from lessons_lib.figures.live import LiveFigure, guarded
+from lessons_lib.figures.live import PICTURE_MAX_HEIGHT, SHOWN_DPI, LiveFigure, arrange, guarded, picture_max_height
 
 
 def line_figure() -> tuple[LiveFigure, object]:
@@ -200,3 +200,64 @@ def test_configure_sets_knobs_from_code_and_checks_them(no_drawing):
         playground.configure("Adam", beta=0.5)
     with pytest.raises(ValueError, match="label must be one of"):
         playground.configure("adam")
+
+
+# --- fitting a projector (1280 × 720 at 150 %: 853 × 480 CSS pixels) --------------------------------------------
+
+
+def test_a_panel_wraps_its_controls_and_scales_its_picture_to_the_column():
+    live, line = line_figure()  # 3 inches wide
+    panel = live.panel([widgets.FloatSlider(), widgets.FloatSlider()], lambda: None)
+    assert panel.layout.flex_flow == "row wrap"  # controls side by side, in rows that wrap
+    look = live.image.layout
+    assert (look.width, look.height) == ("auto", "auto")  # the browser keeps the picture's proportions
+    assert look.max_width == f"min(100%, {3 * SHOWN_DPI}px)"  # the column's width, never beyond natural size
+    assert look.max_height == PICTURE_MAX_HEIGHT  # room for the picture and two rows of controls
+
+
+def test_arranging_a_panel_leaves_the_start_of_its_text_form_unchanged():
+    """nbval compares a widget's stored text/plain, its repr's first 110 characters (ipywidgets 8):
+    arranging changes only layouts that come after them, so stored notebooks stay valid."""
+    picture = widgets.Image(value=b"\x89PNG" * 50)  # a picture's bytes: a long repr, as in a notebook
+    slider, status, image = widgets.FloatSlider(value=0.9, description="β"), widgets.HTML(), picture
+    before = repr(widgets.VBox([slider, status, image]))[:110]
+    box = widgets.VBox([slider, status, image])
+    arrange(box)
+    assert repr(box)[:110] == before and repr(box) != repr(widgets.VBox([slider, status, image]))
+    inner = widgets.VBox([widgets.Dropdown(options=[f"surface {i}" for i in range(20)], description="surface")])
+    outer = widgets.HBox([inner])
+    before = repr(widgets.VBox([outer]))[:110]
+    arrange(outer, inner)
+    assert repr(widgets.VBox([outer]))[:110] == before and inner.layout.display == "contents"
+
+
+def test_the_schedule_shaper_folds_away_the_controls_a_kind_does_not_use():
+    from lessons_lib.figures.lesson08_training import KINDS, ScheduleShaper
+
+    shaper = ScheduleShaper()
+    for kind in KINDS:
+        shaper.kind.value = kind
+        for control in shaper.specific:
+            assert (control.layout.display == "none") == (control not in shaper.uses[kind]), (kind, control.description)
+        shown = [control for control in shaper.controls if control.layout.display != "none"]
+        assert len(shown) <= 6  # three rows of two on a projector's column
+
+
+def test_the_adam_race_lays_its_two_columns_out_as_one_wrapping_grid(no_drawing):
+    from lessons_lib.figures.lesson05_adam import AdamRace
+
+    race = AdamRace()
+    columns = race.panel.children[0]
+    assert columns.layout.flex_flow == "row wrap"
+    assert all(column.layout.display == "contents" for column in columns.children)
+    sliders = [*race.lr_sliders.values(), *race.beta_sliders.values()]
+    assert all(slider.layout.width.startswith("max(215px") for slider in sliders)  # three to a row at 673 px
+    assert race.race.live.image.layout.max_height == picture_max_height(4) != PICTURE_MAX_HEIGHT  # four rows above
+
+
+def test_the_playground_shows_its_picture_above_the_tabs(playground):
+    tabs = next(child for child in playground.panel.children if isinstance(child, widgets.Tab))
+    image = playground.race.live.image
+    assert image in playground.panel.children and tabs.layout.order == "1" and image.layout.order is None
+    top_row = playground.panel.children[0]
+    assert top_row.layout.flex_flow == "row wrap" and all(box.layout.display == "contents" for box in top_row.children)

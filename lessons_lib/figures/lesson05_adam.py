@@ -27,7 +27,7 @@ import numpy as np
 from IPython.display import Image as StaticImage
 from matplotlib.figure import Figure
 
-from lessons_lib.figures.live import LiveFigure, guarded, log_slider
+from lessons_lib.figures.live import LiveFigure, arrange, guarded, log_slider, picture_max_height
 from lessons_lib.figures.plotting import COLORS, major_ticks_only
 from lessons_lib.figures.race import LiveRace
 from lessons_lib.optim import SGD, Adam, RMSprop
@@ -277,8 +277,12 @@ class AdamRace:
         for control in controls:
             control.observe(redraw, names="value")
         redraw()
-        columns = widgets.HBox([widgets.VBox([self.surface_menu, *self.lr_sliders.values()]),
-                                widgets.VBox(list(self.beta_sliders.values()))])
+        lr_column = widgets.VBox([self.surface_menu, *self.lr_sliders.values()])
+        beta_column = widgets.VBox(list(self.beta_sliders.values()))
+        columns = arrange(widgets.HBox([lr_column, beta_column]), lr_column, beta_column)  # one wrapping grid
+        for slider in [*self.lr_sliders.values(), *self.beta_sliders.values()]:
+            slider.layout.width = "max(215px, calc(25% - 4px))"  # three to a row on a projector, four on a laptop
+        self.race.live.image.layout.max_height = picture_max_height(4)  # four rows of controls above it
         self.panel = widgets.VBox([columns, self.status, self.race.live.image])
 
     def _style_paths(self) -> None:

@@ -276,7 +276,7 @@ class ScheduleShaper:
         #: the controls only some kinds use
         self.specific = [self.warmup_steps, self.step_size, self.gamma, self.gamma_per_step, self.min_lr_fraction]
         self.controls = [self.kind, self.lr, self.total_steps, *self.specific, self.log_scale]
-        #: which controls each kind uses (the others are greyed out)
+        #: which controls each kind uses (the others are folded away)
         self.uses = {
             "constant": (),
             "step decay": (self.step_size, self.gamma),
@@ -318,8 +318,9 @@ class ScheduleShaper:
     def update(self) -> None:
         """Compute the schedule, set the curve, and rescale the axes if they must change."""
         kind = self.kind.value
-        for control in self.specific:
+        for control in self.specific:  # hidden (folded away) and disabled when this kind does not use it
             control.disabled = control not in self.uses[kind]
+            control.layout.display = "" if control in self.uses[kind] else "none"
         schedule = self.schedule()
         total = self.total_steps.value
         values = schedule.values(total)

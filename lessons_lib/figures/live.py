@@ -6,7 +6,7 @@ The pattern every interactive figure of the course follows::
     live.animate(line)                     # the artists that change
     def update():                          # read the controls, set the artists' data
         line.set_data(...)
-    panel = live.panel([slider], update)   # the controls above the picture
+    panel = live.panel([slider], update)   # the controls, wrapping in rows, above the picture
     display(panel)                         # live, with a kernel
     display(live.snapshot())               # a static picture, for readers without one
 
@@ -15,6 +15,13 @@ is slow (hundreds of milliseconds), and executing such notebooks headless can
 stall until a timeout. Here the figure is drawn once; each change pastes the
 cached background and draws only the animated artists, then sends a PNG to an
 ``ipywidgets.Image``.
+
+Fit on a projector (1280 × 720 at 150 %: 853 × 480 CSS pixels, 359 of them for
+the notebook): the controls wrap in rows (``arrange``), and the picture scales
+to the notebook's column, never beyond its natural size, and never taller than
+the window less JupyterLab's bars and two rows of controls
+(``PICTURE_MAX_HEIGHT``), so the picture and the control being moved are seen
+together.
 """
 
 from __future__ import annotations
@@ -32,6 +39,46 @@ from matplotlib.figure import Figure
 from PIL import Image as PillowImage
 
 
+#: CSS pixels per inch of figure: a live picture is shown at most this large (its natural size at 72 dpi).
+SHOWN_DPI = 72
+
+
+def picture_max_height(rows: int) -> str:
+    """The tallest a live picture is shown (CSS): the window less JupyterLab's bars (~121 px, measured at
+    853 × 480) and ``rows`` rows of controls (32 px each) above it."""
+    return f"calc(100vh - {130 + 32 * rows}px)"
+
+
+#: The tallest a live picture is shown, below two rows of controls.
+PICTURE_MAX_HEIGHT = picture_max_height(2)
+
+
+def picture_layout(figure: Figure) -> widgets.Layout:
+    """The live image's layout: as wide as the column allows, up to the figure's natural size, aspect kept.
+
+    ``width``/``height`` auto with ``max-width``/``max-height``: the browser scales the picture
+    down keeping its proportions (whatever resolution the PNG is rendered at).
+    """
+    width = figure.get_figwidth() * SHOWN_DPI
+    return widgets.Layout(width="auto", height="auto", max_width=f"min(100%, {width:.0f}px)",
+                          max_height=PICTURE_MAX_HEIGHT, flex="0 1 auto", align_self="flex-start")
+
+
+def arrange(box: widgets.Box, *inner: widgets.Box) -> widgets.Box:
+    """Lay ``box``'s children out in rows that wrap: controls side by side, then the picture, on its own row
+    on a narrow column (a projector), beside the controls where the column has room for both (a laptop).
+
+    ``inner``: boxes inside ``box`` whose children should wrap with the others, as if
+    they were ``box``'s own (CSS ``display: contents``). Only layouts change: the
+    widgets, their order and their values stay as they are.
+    """
+    box.layout.flex_flow = "row wrap"
+    box.layout.align_items = "center"
+    for child in inner:
+        child.layout.display = "contents"
+    return box
+
+
 class LiveFigure:
     """A matplotlib figure shown in an ``ipywidgets.Image`` and redrawn in place.
 
@@ -46,8 +93,7 @@ class LiveFigure:
     def __init__(self, figure: Figure) -> None:
         self.figure = figure
         self.canvas = FigureCanvasAgg(figure)
-        width, height = figure.get_size_inches() * figure.dpi
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width:.0f}px", height="auto"))
+        self.image = widgets.Image(format="png", layout=picture_layout(figure))
         self.animated: list[Artist] = []
         self._background = None
 
@@ -100,7 +146,8 @@ class LiveFigure:
         update: Callable[[], None],
         status: widgets.HTML | None = None,
     ) -> widgets.VBox:
-        """Controls above the live image, wired so that any change calls ``update()`` then ``refresh()``.
+        """Controls in wrapping rows above the live image (``arrange``), wired so that any change calls
+        ``update()`` then ``refresh()``.
 
         ``update`` reads the controls' values and sets the artists' data. If it
         raises, the picture is kept and the error is shown as one line of text
@@ -111,7 +158,7 @@ class LiveFigure:
         for control in controls:
             control.observe(on_change, names="value")
         on_change()
-        return widgets.VBox([*controls, status, self.image])
+        return arrange(widgets.VBox([*controls, status, self.image]))
 
 
 def guarded(update: Callable[[], None], refresh: Callable[[], None], status: widgets.HTML) -> Callable[..., None]:

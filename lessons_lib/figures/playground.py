@@ -8,7 +8,7 @@
     display(playground.snapshot())   # the same figure as a static picture
 
 Above, the surface, the number of steps, the start point and the gradient
-noise σ (with its seed). Below, one tab per family of optimizers: tick a
+noise σ (with its seed), then the figure. Below, one tab per family of optimizers: tick a
 racer to enter it, and its controls unfold: its hyperparameters on sliders,
 its switches (bias correction, weight decay and its kind) where the rule has
 them. Any change re-runs the racers and redraws the figure in place.
@@ -39,7 +39,7 @@ from ipywidgets.widgets.widget_bool import CheckboxStyle
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from lessons_lib.checks import check_flag, check_number
-from lessons_lib.figures.live import guarded, log_slider
+from lessons_lib.figures.live import arrange, guarded, log_slider
 from lessons_lib.figures.race import LiveRace
 from lessons_lib.optim import (ADOPT, SGD, AdaBelief, Adafactor, AdaGrad, Adam, Adamax, AdamW, AdamWScheduleFree,
                                AMSGrad, Cautious, EMAMomentum, Lion, Lookahead, Muon, NAdam, RAdam, RMSprop,
@@ -347,9 +347,11 @@ class Playground:
                 page.append(widgets.HTML("<div style='font-size: smaller; line-height: 1.3'>Not raced: " + "; ".join(
                     f"<b>{name}</b>, {html.escape(reason)}" for name, reason in NOT_RACED.items()) + ".</div>"))
             pages.append(widgets.VBox(page))
-        tabs = widgets.Tab(children=pages, titles=groups)
-        top_row = widgets.HBox([widgets.VBox([self.surface, self.steps]), widgets.VBox([self.start_x, self.start_y])])
-        noise_row = widgets.HBox([self.noise, self.seed])
+        # On the page, the picture comes before the tabs (CSS order), close to the rows above and the tab's sliders.
+        tabs = widgets.Tab(children=pages, titles=groups, layout=widgets.Layout(order="1"))
+        start = widgets.VBox([self.surface, self.steps]), widgets.VBox([self.start_x, self.start_y])
+        top_row = arrange(widgets.HBox(list(start)), *start)  # wrapping rows on a narrow column
+        noise_row = arrange(widgets.HBox([self.noise, self.seed]))
         self.panel = widgets.VBox([top_row, noise_row, tabs, self.status, self.race.live.image])
 
         self._quiet = False  # True while the playground moves its own sliders
