@@ -45,6 +45,9 @@ NOT_MEASURED: dict[str, dict[str, str]] = {
         "a hundred": "by construction: without noise a's gradient is 1 and b's 0.01 (the lab's settings)",
         "32": "1/√(1 − β) for β = 0.999, the formula in the sentence (31.6)",
     },
+    "10_playground.ipynb": {
+        "1000": "the horizon (steps) at which tests/test_claims_lesson10.py re-checks the race",
+    },
     "11_modern_optimizers.ipynb": {
         "510": "2 × 255: values below half a level of the 8-bit code round to 0 (arithmetic)",
         "68": "4 epochs × 17 minibatches of 64: the race's number of updates (a setting)",
