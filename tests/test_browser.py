@@ -16,6 +16,7 @@ change in the page to a new image decoded in it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -76,12 +77,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 over a temporary copy of the playground notebook."""
-    root, logs = tmp_path_factory.mktemp("lab"), tmp_path_factory.mktemp("lab-logs")
-    shutil.copy(REPO / "notebooks" / "10_playground.ipynb", root / "playground.ipynb")
-    port, token = free_port(), "browser-test-" + os.urandom(8).hex()
+@contextlib.contextmanager
+def serve_jupyterlab(root: Path, logs: Path, name: str):
+    """JupyterLab on 127.0.0.1 over ``root``, with the course's settings and a token; yields (url, token).
+
+    Waits until the server answers (60 s at most; its log is in the error if it does not), and stops it
+    afterwards. Shared by this test and tests/test_projector.py.
+    """
+    port, token = free_port(), f"{name}-" + os.urandom(8).hex()
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
@@ -103,7 +106,7 @@ def jupyterlab(tmp_path_factory):
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("JupyterLab did not start:\n" + (logs / "server.log").read_text()[-3000:])
                 time.sleep(0.5)
-        yield {"url": url, "token": token, "root": root}
+        yield url, token
     finally:
         server.terminate()
         try:
@@ -111,6 +114,15 @@ def jupyterlab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 over a temporary copy of the playground notebook."""
+    root, logs = tmp_path_factory.mktemp("lab"), tmp_path_factory.mktemp("lab-logs")
+    shutil.copy(REPO / "notebooks" / "10_playground.ipynb", root / "playground.ipynb")
+    with serve_jupyterlab(root, logs, "browser-test") as (url, token):
+        yield {"url": url, "token": token, "root": root}
 
 
 def image_source(page) -> str:

@@ -17,16 +17,10 @@ Screenshots: ``tests/artifacts/projector-<n>.png``, with the first slider focuse
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from test_browser import (ALL_CELLS_RUN, ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, KERNEL_QUESTION, KERNEL_READY, REPO,
-                          SETTINGS, free_port, pytestmark)  # noqa: F401 (pytestmark: browser, slow, skip without one)
+from test_browser import (ALL_CELLS_RUN, ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, KERNEL_QUESTION, KERNEL_READY,
+                          pytestmark, serve_jupyterlab)  # noqa: F401 (pytestmark: browser, slow, skip without one)
 
 VIEWPORT, SCALE = {"width": 853, "height": 480}, 1.5
 
@@ -88,31 +82,10 @@ def measurements(tmp_path_factory):
     """Each widget's measurements at 853 × 480, from one JupyterLab server and one run of the notebook."""
     root, logs = tmp_path_factory.mktemp("projector"), tmp_path_factory.mktemp("projector-logs")
     write_notebook(root / "widgets.ipynb")
-    port, token = free_port(), "projector-test-" + os.urandom(8).hex()
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.app_settings_dir={SETTINGS}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabServerApp.extension_manager=readonly", "--ServerApp.allow_root=True",
-    ]
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(logs / "config"), "JUPYTER_RUNTIME_DIR": str(logs / "runtime")}
-    log = open(logs / "server.log", "w")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
-    url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     from playwright.sync_api import sync_playwright
 
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("JupyterLab did not start:\n" + (logs / "server.log").read_text()[-3000:])
-                time.sleep(0.5)
+    with serve_jupyterlab(root, logs, "projector-test") as (url, token):
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
                 user_data_dir=str(logs / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
@@ -148,13 +121,6 @@ def measurements(tmp_path_factory):
                 raise
             finally:
                 context.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
     print("\nprojector (853 x 480 CSS px, scale 1.5):")
     for name, seen in found.items():
         print(f"  {name:<22} {seen['width']} x {seen['height']} px in a {seen['column']} px column, "
