@@ -22,8 +22,11 @@ the way a shuffling data loader does.
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -84,6 +87,21 @@ def standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nda
     return (train - mean) / std, (test - mean) / std
 
 
+#: The diabetes data's ten features, in the order of its columns (as scikit-learn names them).
+DIABETES_FEATURES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
+
+
+def scikit_learn_csv(name: str, delimiter: str | None = None) -> np.ndarray:
+    """A data file that ships with scikit-learn (``sklearn/datasets/data/<name>.csv.gz``), read as its loaders
+    read it (``np.loadtxt``; ``delimiter`` None for spaces) but without importing it, which takes a second."""
+    spec = importlib.util.find_spec("sklearn")  # where it is installed; nothing is imported
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the data sets ship with scikit-learn: pip install -r requirements.txt")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / f"{name}.csv.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as file:
+        return np.loadtxt(file, delimiter=delimiter)
+
+
 def load_diabetes_regression(seed: int = 0, test_fraction: float = 0.2) -> Dataset:
     """The diabetes data bundled with scikit-learn, as a standardized regression problem.
 
@@ -97,18 +115,12 @@ def load_diabetes_regression(seed: int = 0, test_fraction: float = 0.2) -> Datas
     ``seed`` fixes the random train/test split; ``test_fraction`` of the
     patients (rounded) go to the test part.
     """
-    from sklearn.datasets import load_diabetes  # imported here: importing sklearn takes about a second
-
-    raw = load_diabetes(scaled=False)
-    train, test = split_indices(len(raw.target), test_fraction, seed)
-    X_train, X_test = standardize(raw.data[train], raw.data[test])
-    y_train, y_test = standardize(raw.target[train], raw.target[test])
+    features, target = scikit_learn_csv("diabetes_data_raw"), scikit_learn_csv("diabetes_target")
+    train, test = split_indices(len(target), test_fraction, seed)
+    X_train, X_test = standardize(features[train], features[test])
+    y_train, y_test = standardize(target[train], target[test])
     return Dataset(
-        X_train=X_train,
-        y_train=y_train,
-        X_test=X_test,
-        y_test=y_test,
-        feature_names=tuple(raw.feature_names),
+        X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test, feature_names=DIABETES_FEATURES,
         description=(
             f"scikit-learn's diabetes data: {len(train)} training and {len(test)} test patients "
             f"(split with seed {seed}), features and target standardized on the training part"
@@ -127,10 +139,9 @@ def load_digits_classification(seed: int = 0, validation_fraction: float = 0.2, 
     that are blank in every training image are only shifted). Labels are
     integers (``y_train.dtype`` is int64).
     """
-    from sklearn.datasets import load_digits  # imported here: importing sklearn takes about a second
-
-    raw = load_digits()
-    n = len(raw.target)
+    table = scikit_learn_csv("digits", delimiter=",")  # one image a row: 64 pixels, then its label
+    images, labels = table[:, :-1], table[:, -1].astype(np.int64)
+    n = len(labels)
     validation_fraction = check_number("validation_fraction", validation_fraction)
     test_fraction = check_number("test_fraction", test_fraction)
     if not (validation_fraction > 0 and test_fraction > 0 and validation_fraction + test_fraction < 1):
@@ -142,15 +153,10 @@ def load_digits_classification(seed: int = 0, validation_fraction: float = 0.2, 
     # The validation part is validation_fraction of all images, taken from what the test part left.
     train_in_rest, val_in_rest = split_indices(len(rest), validation_fraction / (1 - test_fraction), seed)
     train, val = rest[train_in_rest], rest[val_in_rest]
-    X_train, X_test = standardize(raw.data[train], raw.data[test])
-    _, X_val = standardize(raw.data[train], raw.data[val])
+    X_train, X_test = standardize(images[train], images[test])
+    _, X_val = standardize(images[train], images[val])
     return Dataset(
-        X_train=X_train,
-        y_train=raw.target[train].astype(np.int64),
-        X_test=X_test,
-        y_test=raw.target[test].astype(np.int64),
-        X_val=X_val,
-        y_val=raw.target[val].astype(np.int64),
+        X_train=X_train, y_train=labels[train], X_test=X_test, y_test=labels[test], X_val=X_val, y_val=labels[val],
         feature_names=tuple(f"pixel_{row}_{col}" for row in range(8) for col in range(8)),
         description=(
             f"scikit-learn's digits: {len(train)} training, {len(val)} validation and {len(test)} test images "

@@ -61,6 +61,12 @@ class MLP:
         if sizes[-1] < 2:
             raise ValueError(f"the last size is the number of classes and must be at least 2, got {sizes[-1]}")
         object.__setattr__(self, "sizes", tuple(int(s) for s in sizes))
+        slices, start = [], 0  # where each layer's W and b sit in θ: asked for at every step, so kept
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+            w = slice(start, start + fan_in * fan_out)
+            slices.append((w, slice(w.stop, w.stop + fan_out)))
+            start = w.stop + fan_out
+        object.__setattr__(self, "_slices", tuple(slices))
 
     @property
     def n_params(self) -> int:
@@ -69,14 +75,7 @@ class MLP:
 
     def layer_slices(self) -> list[tuple[slice, slice]]:
         """Where each layer's W and b sit in θ: one (W slice, b slice) pair per layer."""
-        slices = []
-        start = 0
-        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
-            w = slice(start, start + fan_in * fan_out)
-            b = slice(w.stop, w.stop + fan_out)
-            slices.append((w, b))
-            start = b.stop
-        return slices
+        return list(self._slices)
 
     def weight_mask(self) -> np.ndarray:
         """A boolean vector like θ: True for weights, False for biases."""
@@ -89,7 +88,7 @@ class MLP:
         """θ seen as one (W, b) pair per layer; W has shape (fan_in, fan_out). Views, not copies."""
         theta = self.check_theta(theta)
         pairs = []
-        for (w, b), fan_in, fan_out in zip(self.layer_slices(), self.sizes[:-1], self.sizes[1:]):
+        for (w, b), fan_in, fan_out in zip(self._slices, self.sizes[:-1], self.sizes[1:]):
             pairs.append((theta[w].reshape(fan_in, fan_out), theta[b]))
         return pairs
 
@@ -149,7 +148,7 @@ class MLP:
         dz /= n  # ∂loss/∂z_L = (p − onehot(y)) / n
         for l in range(len(layers) - 1, -1, -1):
             h_prev = X if l == 0 else np.maximum(zs[l - 1], 0.0)
-            w_slice, b_slice = self.layer_slices()[l]
+            w_slice, b_slice = self._slices[l]
             grad[w_slice] = (h_prev.T @ dz).ravel()  # ∂loss/∂W_l = h_{l−1}ᵀ dz
             grad[b_slice] = dz.sum(axis=0)  # ∂loss/∂b_l = Σ_i dz[i]
             if l > 0:

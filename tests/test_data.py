@@ -130,3 +130,18 @@ def test_digits_refuse_fractions_that_leave_a_part_empty(fractions):
 
 def test_diabetes_has_no_validation_part(diabetes):
     assert diabetes.X_val is None and diabetes.y_val is None
+
+
+def test_the_files_read_are_scikit_learns_data_sets():
+    # scikit_learn_csv reads the files without importing scikit-learn: the same numbers as its loaders.
+    from sklearn.datasets import load_diabetes, load_digits
+
+    from lessons_lib.data import DIABETES_FEATURES, scikit_learn_csv
+
+    digits, diabetes = load_digits(), load_diabetes(scaled=False)
+    table = scikit_learn_csv("digits", delimiter=",")
+    np.testing.assert_array_equal(table[:, :-1], digits.data)
+    np.testing.assert_array_equal(table[:, -1].astype(np.int64), digits.target)
+    np.testing.assert_array_equal(scikit_learn_csv("diabetes_data_raw"), diabetes.data)
+    np.testing.assert_array_equal(scikit_learn_csv("diabetes_target"), diabetes.target)
+    assert DIABETES_FEATURES == tuple(diabetes.feature_names)
