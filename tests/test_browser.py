@@ -78,8 +78,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_jupyterlab(root: Path, logs: Path, name: str):
-    """JupyterLab on 127.0.0.1 over ``root``, with the course's settings and a token; yields (url, token).
+def serve_jupyterlab(root: Path, logs: Path, name: str, settings: Path = SETTINGS):
+    """JupyterLab on 127.0.0.1 over ``root``, with the course's settings (or ``settings``) and a token;
+    yields (url, token).
 
     Waits until the server answers (60 s at most; its log is in the error if it does not), and stops it
     afterwards. Shared by this test and tests/test_projector.py.
@@ -89,7 +90,7 @@ def serve_jupyterlab(root: Path, logs: Path, name: str):
         sys.executable, "-m", "jupyter", "lab", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.app_settings_dir={SETTINGS}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--LabApp.app_settings_dir={settings}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabServerApp.extension_manager=readonly", "--ServerApp.allow_root=True",
     ]
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(logs / "config"), "JUPYTER_RUNTIME_DIR": str(logs / "runtime")}

@@ -4,6 +4,9 @@ Each test quotes the sentence it checks. The lesson's experiment (section 8) tra
 seeds 0, 1, 2 for 10 epochs; here its conclusions meet three other seeds (3, 4, 5), the learning-rate
 sweeps extended until every best η is inside its grid, and, for the two conclusions about a fixed η,
 runs five times longer (50 epochs). The averages of sections 1 and 2 meet more seeds and longer signals.
+
+The grids are trained side by side (``train_grid`` below: ``lesson06.train_grid`` with the runs batched by
+``tests/claims_batched.py``); ``test_the_batched_grid_is_the_lessons_train_grid`` holds it to the lesson's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from lessons_lib.runner import ewma
 from lessons_lib.sweeps import best_on_grid
 from lessons_lib.training import train
 
-pytestmark = pytest.mark.slow  # about ten seconds of training
+from claims_batched import Run, train_batched
+
+pytestmark = pytest.mark.slow  # a few seconds of training
 
 MODEL = MLP(sizes=(64, 32, 10))
 NEW_SEEDS = (3, 4, 5)  # the lesson uses 0, 1, 2
@@ -36,6 +41,38 @@ def digits():
     return load_digits_classification(seed=0)
 
 
+def train_grid(rules, model, data, *, epochs, batch_size=32, seeds=(0,)) -> lesson06.GridRecord:
+    """``lesson06.train_grid``, every run of the grid trained at once (``train_batched``)."""
+    rules, seeds = tuple(rules), tuple(seeds)
+    records = train_batched([Run(rule, seed) for rule in rules for seed in seeds], model, data, epochs=epochs,
+                            batch_size=batch_size, evaluate_train=False)
+    runs = [records[r * len(seeds):(r + 1) * len(seeds)] for r in range(len(rules))]
+
+    def per_run(values_of, length):
+        return np.array([[np.pad(values_of(r), (0, length - len(values_of(r))), constant_values=np.nan)
+                          for r in row] for row in runs])
+
+    steps_per_epoch = runs[0][0].steps_per_epoch
+    with np.errstate(over="ignore", invalid="ignore"):
+        test_error = [[np.mean(model.predict(r.theta, data.X_test) != data.y_test) if r.diverged_at is None
+                       else np.nan for r in row] for row in runs]
+    return lesson06.GridRecord(
+        rules=rules, seeds=seeds, batch_losses=per_run(lambda r: r.batch_losses, epochs * steps_per_epoch),
+        start_loss=np.array([r.train_loss[0] for r in runs[0]]),
+        val_error=per_run(lambda r: 1 - r.val_accuracy, epochs + 1), test_error=np.array(test_error),
+        diverged_at=np.array([[r.diverged_at or 0 for r in row] for row in runs]), steps_per_epoch=steps_per_epoch,
+    )
+
+
+def test_the_batched_grid_is_the_lessons_train_grid():
+    rules = [Adam(lr=0.03, beta2=0.9999, bias_correction=False), Adam(lr=0.001, beta1=0.0), Adam(lr=5.0, eps=1e-300)]
+    mine = train_grid(rules, MODEL, digits(), epochs=2, seeds=(3, 5))
+    lessons = lesson06.train_grid(rules, MODEL, digits(), epochs=2, seeds=(3, 5))
+    for name in ("batch_losses", "start_loss", "val_error", "test_error", "diverged_at"):
+        np.testing.assert_allclose(getattr(mine, name), getattr(lessons, name), rtol=1e-10, atol=0, err_msg=name)
+    assert mine.rules == lessons.rules and mine.steps_per_epoch == lessons.steps_per_epoch
+
+
 @pytest.fixture(scope="module")
 def new_seeds():
     """Ten epochs on the new seeds: every (β₂, η, correction) of the sweeps with β₁ = 0.9, and the settings
@@ -45,7 +82,7 @@ def new_seeds():
     rules += [Adam(lr=0.001, beta1=0.0, beta2=beta2, bias_correction=correct)
               for beta2 in BETA2S for correct in (True, False)]
     rules += [Adam(lr=0.03, beta1=0.0, beta2=0.9999, bias_correction=correct) for correct in (True, False)]
-    return lesson06.train_grid(rules, MODEL, digits(), epochs=10, batch_size=32, seeds=NEW_SEEDS)
+    return train_grid(rules, MODEL, digits(), epochs=10, batch_size=32, seeds=NEW_SEEDS)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +91,7 @@ def first_epochs():
     rules = [Adam(lr=lr, beta1=beta1, beta2=beta2, bias_correction=correct)
              for beta1 in (0.9, 0.0) for beta2 in BETA2S for lr in (0.001, 0.003, 0.01, 0.03)
              for correct in (True, False)]
-    return lesson06.train_grid(rules, MODEL, digits(), epochs=1, batch_size=32, seeds=NEW_SEEDS)
+    return train_grid(rules, MODEL, digits(), epochs=1, batch_size=32, seeds=NEW_SEEDS)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +100,7 @@ def fifty_epochs():
     β₂ = 0.9999, and the small one, 0.001, at β₂ = 0.999 and 0.9999, with and without the correction."""
     rules = [Adam(lr=lr, beta1=0.9, beta2=beta2, bias_correction=correct)
              for beta2, lr in ((0.9999, 0.03), (0.999, 0.001), (0.9999, 0.001)) for correct in (True, False)]
-    return lesson06.train_grid(rules, MODEL, digits(), epochs=50, batch_size=32, seeds=LESSON_SEEDS)
+    return train_grid(rules, MODEL, digits(), epochs=50, batch_size=32, seeds=LESSON_SEEDS)
 
 
 def mean_test_error(record: lesson06.GridRecord, **hyper) -> float:

@@ -3,7 +3,9 @@
 Each test names the sentence it checks. The lesson shows one horizon and one seed; here the claims meet
 horizons 5-10 times longer, other learning rates and starts, and three more seeds for anything stochastic
 (the noise experiment, the training runs on the digits). The helpers repeat the notebook's few lines (its
-``adamw_step``, vectorised over rows of θ) so that this file does not depend on the drawing code.
+``adamw_step``, vectorised over rows of θ) so that this file does not depend on the drawing code. The
+training runs on the digits are trained side by side (``train_batched`` of ``tests/claims_batched.py``),
+held to ``train`` by ``test_the_batched_digits_runs_are_trains``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from lessons_lib.data import load_digits_classification
 from lessons_lib.mlp import MLP
 from lessons_lib.optim import SGD, Adam, AdamW
 from lessons_lib.runner import replay, run
+
+from claims_batched import Run, assert_same_as_train, train_batched
 
 H = np.array([0.2, 4.0])  # the shifted valley: L = ½ Σ h_i (θ_i − c_i)²
 C = np.array([4.0, 2.0])
@@ -218,16 +222,32 @@ LR, EPOCHS = 3e-3, 20
 MATCHED_L2 = 0.006664  # the lesson's matched λ for Adam + L2 (its AdamW has λ = 1)
 
 
-@lru_cache(maxsize=None)
+RULES = {"none": Adam(lr=LR), "L2 0.01": Adam(lr=LR, weight_decay=0.01), "W 0.01": AdamW(lr=LR, weight_decay=0.01),
+         "L2 matched": Adam(lr=LR, weight_decay=MATCHED_L2), "W 1": AdamW(lr=LR, weight_decay=1.0)}
+
+
+@lru_cache(maxsize=1)
+def all_digits_runs() -> dict[tuple[int, str], object]:
+    """train(rule, MODEL, data, epochs=EPOCHS, seed=seed, evaluate_train=False) for every rule and seed, batched."""
+    data = load_digits_classification(seed=0)
+    keys = [(seed, name) for seed in DIGITS_SEEDS for name in RULES]
+    records = train_batched([Run(RULES[name], seed) for seed, name in keys], MODEL, data, epochs=EPOCHS,
+                            evaluate_train=False)
+    return dict(zip(keys, records))
+
+
 def digits_runs(seed: int) -> dict[str, object]:
+    return {name: all_digits_runs()[(seed, name)] for name in RULES}
+
+
+@pytest.mark.slow
+def test_the_batched_digits_runs_are_trains():
     from lessons_lib.training import train
 
     data = load_digits_classification(seed=0)
-    rules = {"none": Adam(lr=LR), "L2 0.01": Adam(lr=LR, weight_decay=0.01),
-             "W 0.01": AdamW(lr=LR, weight_decay=0.01), "L2 matched": Adam(lr=LR, weight_decay=MATCHED_L2),
-             "W 1": AdamW(lr=LR, weight_decay=1.0)}
-    return {name: train(rule, MODEL, data, epochs=EPOCHS, seed=seed, evaluate_train=False)
-            for name, rule in rules.items()}
+    runs = [Run(rule, seed) for seed, rule in ((1, RULES["L2 matched"]), (2, RULES["W 1"]), (2, RULES["none"]))]
+    for run_, record in zip(runs, train_batched(runs, MODEL, data, epochs=2, evaluate_train=False)):
+        assert_same_as_train(record, train(run_.rule, MODEL, data, epochs=2, seed=run_.seed, evaluate_train=False))
 
 
 def first_norm(record) -> float:

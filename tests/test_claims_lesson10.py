@@ -1,22 +1,47 @@
 """The claims of lesson 10 (the playground), re-checked where they could flip: five times the steps (1000,
 the most the playground's slider allows), and more seeds than the two the notebook shows. The races are the notebook's (Himmelblau, 200 steps, SGD,
-Momentum and Adam at the playground's defaults)."""
+Momentum and Adam at the playground's defaults).
+
+The races are read from one playground, set from code as the notebook sets it (its ``steps`` slider,
+``race_only``, ``set_noise``) with its picture left undrawn: the numbers are those ``trajectories()`` gives
+(what the picture shows); ``test_the_quiet_playground_races_as_a_fresh_one`` holds them to a fresh playground's."""
 
 import numpy as np
 import pytest
 
 from lessons_lib.figures.playground import Playground
 
-pytestmark = pytest.mark.slow  # about eight seconds: ten races of 200–1000 steps
+pytestmark = pytest.mark.slow  # a few seconds: ten races of 200–1000 steps
+
+QUIET = {}
 
 
-def finals(sigma, seed, steps=200):
-    race = Playground(surface="himmelblau", steps=steps)
+def quiet_playground():
+    """One playground for every race below, its redraws switched off (no picture is looked at here)."""
+    if not QUIET:
+        QUIET["race"] = Playground(surface="himmelblau")
+        QUIET["race"]._redraw = lambda: None
+    return QUIET["race"]
+
+
+def finals(sigma, seed, steps=200, race=None):
+    """The race of Playground(surface="himmelblau", steps=steps) after race_only("SGD", "Momentum", "Adam") and
+    set_noise(sigma, seed): each racer's losses."""
+    race = quiet_playground() if race is None else race
+    race.steps.value = steps
     race.race_only("SGD", "Momentum", "Adam")
     race.set_noise(sigma, seed)
     losses = {t.rule_name: t.losses for t in race.trajectories() if t is not None}
     assert all(len(curve) == steps + 1 for curve in losses.values())
     return losses
+
+
+def test_the_quiet_playground_races_as_a_fresh_one():
+    quiet = finals(1.0, 1, steps=300)
+    fresh = finals(1.0, 1, steps=300, race=Playground(surface="himmelblau", steps=300))
+    assert quiet.keys() == fresh.keys() == {"SGD", "Momentum", "Adam"}
+    for name in fresh:
+        np.testing.assert_array_equal(quiet[name], fresh[name])
 
 
 def test_without_noise_the_losses_fall_and_all_reach_the_floor_given_five_times_the_steps():

@@ -1,7 +1,11 @@
 """The claims of lesson 12 (Tuning in practice), re-checked where they could flip: more seeds, longer runs,
 the stricter metric. Each test names the sentence of the notebook it checks. The helpers repeat the
 notebook's few lines (the range test, its pick, WSD, the average of the weights) so that a change of the
-notebook's numbers cannot pass unnoticed."""
+notebook's numbers cannot pass unnoticed.
+
+The training runs are trained side by side (``train_batched`` of ``tests/claims_batched.py``: ``train`` for many
+runs at once); ``test_the_batched_runs_are_trains_and_the_helpers`` holds each batched path to ``train`` and to
+the helpers here, on short runs."""
 
 from dataclasses import fields, replace
 
@@ -15,7 +19,9 @@ from lessons_lib.runner import ewma
 from lessons_lib.schedules import Cosine
 from lessons_lib.training import train
 
-pytestmark = pytest.mark.slow  # a few seconds each: hundreds of short training runs in all
+from claims_batched import BatchedAdam, Run, assert_same_as_train, evaluate, losses_and_grads, train_batched
+
+pytestmark = pytest.mark.slow  # a few seconds in all: hundreds of short training runs, batched
 
 MODEL = MLP((64, 32, 10))
 SEEDS = (0, 1, 2)
@@ -49,8 +55,15 @@ def buggy_loss_and_grad(theta, X, y, rolled=None):
 
 
 def range_test(data, seed=0, lr_min=1e-5, lr_max=10.0, steps=9 * 34):
-    return cached(("range", seed, lr_min, lr_max, steps), lambda: train(
-        Adam(), MODEL, data, epochs=9, seed=seed, schedule=lambda t: lr_min * (lr_max / lr_min) ** (t / (steps - 1))))
+    """train(Adam(), MODEL, data, epochs=9, seed=seed, schedule=the exponential ramp), for the three SEEDS at once."""
+    def ramp(t):
+        return lr_min * (lr_max / lr_min) ** (t / (steps - 1))
+
+    if ("range", seed, lr_min, lr_max, steps) not in CACHE:
+        todo = sorted(set(SEEDS) | {seed})
+        for s, record in zip(todo, train_batched([Run(Adam(), s, schedule=ramp) for s in todo], MODEL, data, epochs=9)):
+            CACHE[("range", s, lr_min, lr_max, steps)] = record
+    return CACHE[("range", seed, lr_min, lr_max, steps)]
 
 
 def pick_lr(lrs, smoothed, rule):
@@ -99,8 +112,30 @@ def wsd(lr, total_steps, decay_fraction=0.2):
 
 
 def train_with_average(data, seed, epochs=5, beta=0.998, batch_size=8, lr=0.03):
-    return cached(("average", seed, epochs, beta, batch_size, lr),
-                  lambda: _train_with_average(data, seed, epochs, beta, batch_size, lr))
+    """_train_with_average (below), for the five seeds 0-4 at once."""
+    if ("average", seed, epochs, beta, batch_size, lr) not in CACHE:
+        todo = sorted(set(range(5)) | {seed})
+        for s, result in zip(todo, _train_many_with_average(data, todo, epochs, beta, batch_size, lr)):
+            CACHE[("average", s, epochs, beta, batch_size, lr)] = result
+    return CACHE[("average", seed, epochs, beta, batch_size, lr)]
+
+
+def _train_many_with_average(data, seeds, epochs, beta, batch_size, lr):
+    """_train_with_average for several seeds, batched: the same average, the same validation losses."""
+    total = np.zeros((len(seeds), MODEL.n_params))
+    val = [[] for _ in seeds]
+    per_epoch = -(-len(data.y_train) // batch_size)
+
+    def keep(step, which, before, after, active):
+        total[which] = beta * total[which] + (1 - beta) * after
+        if (step + 1) % per_epoch == 0:
+            losses, _ = evaluate(MODEL, total[which] / (1 - beta ** (step + 1)), data.X_val, data.y_val)
+            for i, loss in zip(which, losses):
+                val[i].append(loss)
+
+    records = train_batched([Run(Adam(lr=lr), s) for s in seeds], MODEL, data, epochs=epochs,
+                            batch_size=batch_size, on_step=keep)
+    return [(record.val_loss[1:], np.array(v)) for record, v in zip(records, val)]
 
 
 def _train_with_average(data, seed, epochs, beta, batch_size, lr):
@@ -144,6 +179,74 @@ def steps_to_target(data, rule, batch_size, max_steps, seed=0, target=0.1, give_
     return hit[0] if hit else np.inf
 
 
+# --- the same, for several runs at once (held to the helpers above by test_the_batched_runs_are_...) -----
+
+
+def overfit_many(batches, seeds, steps=300, lr=0.01, buggy=False):
+    """overfit(MODEL.loss_and_grad, X, y, seed, steps, lr) for each (X, y) of ``batches`` with its seed, or with
+    ``buggy``: overfit(buggy_loss_and_grad with the labels rolled once, ...). Losses: runs × steps."""
+    X, y = np.array([X for X, _ in batches]), np.array([y for _, y in batches])
+    thetas = np.array([MODEL.init(seed) for seed in seeds])
+    adam_ = BatchedAdam([Adam(lr=lr)] * len(seeds), thetas)
+    eta = np.full(len(seeds), float(lr))
+    losses = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(steps):
+            if buggy:  # the loss on y, the gradient on the rolled labels
+                loss, g = losses_and_grads(MODEL, thetas, X, np.roll(y, 1, axis=1), y_loss=y)
+            else:
+                loss, g = losses_and_grads(MODEL, thetas, X, y)
+            thetas = adam_.step(thetas, g, eta)
+            losses.append(loss)
+    return np.array(losses).T
+
+
+def sharpness_many(thetas, X, y, iterations=30):
+    """sharpness(theta, X, y, iterations) for each row of ``thetas``, the power iterations side by side."""
+    N = len(thetas)
+    Xs, ys = np.broadcast_to(X, (2 * N, *X.shape)), np.broadcast_to(y, (2 * N, len(y)))
+
+    def hvp(v, h=1e-4):
+        _, g = losses_and_grads(MODEL, np.concatenate([thetas + h * v, thetas - h * v]), Xs, ys)
+        return (g[:N] - g[N:]) / (2 * h)
+
+    def norms(v):
+        return np.array([np.linalg.norm(row) for row in v])[:, None]
+
+    v = np.tile(np.random.default_rng(0).normal(size=MODEL.n_params), (N, 1))
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(iterations):
+            v = hvp(v / norms(v))
+        u = v / norms(v)
+        return [float(a @ b) for a, b in zip(u, hvp(u))]
+
+
+def steps_to_target_many(data, rules, batch_size, max_steps, seed=0, target=0.1, first_only=False):
+    """[steps_to_target(data, rule, batch_size, max_steps, seed, target) for rule in rules], the runs side by
+    side: each stops being checked at its first hit, and all stop when all have hit. With ``first_only``, all
+    stop at the first check where any has hit: the fewest steps, and which rules took them, are known there
+    (the others are inf: they need more)."""
+    per_epoch = -(-len(data.y_train) // batch_size)
+    stride = max(1, per_epoch // 8)
+    hit = np.full(len(rules), np.inf)
+
+    def check(step, which, before, after, active):
+        if (step + 1) % stride == 0:
+            rows = [j for j, i in enumerate(which) if active[j] and hit[i] == np.inf]
+            if rows:
+                with np.errstate(all="ignore"):
+                    losses, _ = evaluate(MODEL, after[rows], data.X_train, data.y_train)
+                for j, loss in zip(rows, losses):
+                    if loss < target:
+                        hit[which[j]] = step + 1
+        done = np.isfinite(hit[which])
+        return bool(done.any() if first_only else done.all())
+
+    train_batched([Run(rule, seed) for rule in rules], MODEL, data, epochs=-(-max_steps // per_epoch),
+                  batch_size=batch_size, evaluate_train=False, on_step=check)
+    return list(hit)
+
+
 # --- the training runs, each trained once and shared ----------------------------------------------
 #
 # A run of e epochs is the first e epochs of the same run trained longer (same rule, seed, batch order and
@@ -151,12 +254,6 @@ def steps_to_target(data, rule, batch_size, max_steps, seed=0, target=0.1, give_
 # any test asks of it, with θ kept at the end of every epoch and the update-to-weight ratios of every step.
 
 CACHE: dict = {}
-
-
-def cached(key, compute):
-    if key not in CACHE:
-        CACHE[key] = compute()
-    return CACHE[key]
 
 
 def at_epoch(record, epochs, ends, ratios):
@@ -183,34 +280,67 @@ RATIO_LRS = (1e-4, GRID_LR, 0.3)  # the learning rates of test_update_ratios_sit
 def adam(data, seed, epochs, lr, warmup_steps=0, **hyper):
     """train(Adam(lr=lr, **hyper), ..., epochs=epochs, seed=seed), or with warm-up: train(Adam(**hyper),
     schedule=warmup(lr, warmup_steps)) — warmup(lr, 0) is lr at every step, i.e. Adam(lr=lr) unscheduled.
-    Returns the record and the update-to-weight ratios of its steps (update_ratios')."""
+    Returns the record and the update-to-weight ratios of its steps (update_ratios'). The first call trains
+    every run the tests below ask for (PLANNED), batched."""
+    key, longest = adam_key(lr, seed, warmup_steps, hyper, epochs)
+    if key not in CACHE:
+        train_adams(data, [(lr, seed, warmup_steps, hyper, epochs)] + PLANNED)
+    ran, record, ends, ratios = CACHE[key]
+    assert ran >= epochs
+    return at_epoch(record, epochs, ends, ratios)
+
+
+def adam_key(lr, seed, warmup_steps, hyper, epochs):
+    """The cache's key of a run, and the horizon it is trained for (the longest any test asks of it)."""
     lr = float(lr)
     hyper = {k: v for k, v in hyper.items() if v != ADAM_DEFAULTS[k]}  # Adam(beta1=0.9) is Adam()
     longest = max(epochs, LONGEST.get((lr, seed), 0) if not hyper else 0)
-    key = ("adam", lr, seed, warmup_steps, tuple(sorted(hyper.items())))
+    return ("adam", lr, seed, warmup_steps, tuple(sorted(hyper.items()))), longest
 
-    def run():
-        slices = [w for w, _ in MODEL.layer_slices()]
-        with_ratios = not warmup_steps and not hyper and lr in RATIO_LRS  # update_ratios reads only these
-        ratios, ends = [], []
-        per_epoch = -(-len(data.y_train) // 32)
 
-        def keep(step, before, after, state):
-            if with_ratios:
-                ratios.append([np.linalg.norm(after[w] - before[w]) / np.linalg.norm(before[w]) for w in slices])
-            if (step + 1) % per_epoch == 0:
-                ends.append(after)
+def train_adams(data, calls):
+    """Train every (lr, seed, warmup_steps, hyper, epochs) of ``calls`` not trained yet, those of one horizon
+    side by side; keep θ after each epoch, and the update-to-weight ratios of every step where update_ratios
+    reads them."""
+    todo = {}
+    for lr, seed, warmup_steps, hyper, epochs in calls:
+        key, longest = adam_key(lr, seed, warmup_steps, hyper, epochs)
+        if key not in CACHE:
+            todo[key] = max(longest, todo.get(key, 0))
+    slices = [w for w, _ in MODEL.layer_slices()]
+    for horizon in sorted(set(todo.values())):
+        keys = [key for key, longest in todo.items() if longest == horizon]
+        runs = []
+        for _, lr, seed, warmup_steps, hyper in keys:
+            if warmup_steps:
+                runs.append(Run(Adam(**dict(hyper)), seed, schedule=warmup(lr, warmup_steps)))
+            else:
+                runs.append(Run(Adam(lr=lr, **dict(hyper)), seed))
+        with_ratios = [not warmup_steps and not hyper and lr in RATIO_LRS for _, lr, _, warmup_steps, hyper in keys]
+        ratios = [[] for _ in keys]
 
-        if warmup_steps:
-            record = train(Adam(**hyper), MODEL, data, epochs=longest, seed=seed,
-                           schedule=warmup(lr, warmup_steps), on_step=keep)
-        else:
-            record = train(Adam(lr=lr, **hyper), MODEL, data, epochs=longest, seed=seed, on_step=keep)
-        return longest, record, ends, ratios
+        def keep(step, which, before, after, active):
+            for j, i in enumerate(which):
+                if with_ratios[i] and active[j]:
+                    ratios[i].append([np.linalg.norm(after[j, w] - before[j, w]) / np.linalg.norm(before[j, w])
+                                      for w in slices])
 
-    ran, record, ends, ratios = cached(key, run)
-    assert ran >= epochs
-    return at_epoch(record, epochs, ends, ratios)
+        records = train_batched(runs, MODEL, data, epochs=horizon, keep_thetas=True, on_step=keep)
+        for key, record, r in zip(keys, records, ratios):
+            CACHE[key] = (horizon, record, record.epoch_thetas, r)
+
+
+#: every adam(...) call of the tests below: (lr, seed, warmup_steps, hyper, epochs)
+PLANNED = (
+    [(0.01, s, 0, {}, 5) for s in SEEDS]  # test_neither_start_...
+    + [(lr, s, 0, {}, 5) for s in SEEDS for lr in 10.0 ** np.arange(-3.5, -0.4, 0.5)]  # the grid
+    + [(GRID_LR, s, 0, {}, 5) for s in range(5)]  # test_range_test_..., test_the_start_is_...
+    + [(lr, s, 0, {}, 3) for lr in RATIO_LRS for s in SEEDS] + [(lr, 0, 0, {}, 15) for lr in RATIO_LRS]
+    + [(lr, s, w, {}, 25) for lr in (GRID_LR, 0.1, 0.3) for w in (0, 50) for s in SEEDS]  # warm-up
+    + [(GRID_LR, s, 0, {name: value}, 5) for s in SEEDS  # test_eta_matters_most_...
+       for name, values in (("beta1", (0.5, 0.9, 0.99)), ("beta2", (0.9, 0.99, 0.999)), ("eps", (1e-8, 1e-6, 1e-4)))
+       for value in values]
+)
 
 
 # --- 1. the loss at initialisation ---------------------------------------------------------------
@@ -227,11 +357,10 @@ def test_the_start_is_above_ln10_and_a_zeroed_last_layer_gives_ln10_exactly(digi
 
 def test_neither_start_wins_on_every_seed_after_one_epoch_or_five(digits):
     """'Neither start wins on every seed, after one epoch or after five.'"""
-    he, zeroed = [], []
-    for seed in SEEDS:
-        he.append(adam(digits, seed, 5, 0.01)[0])  # train(Adam(lr=0.01), MODEL, digits, epochs=5, seed=seed)
-        zeroed.append(train(Adam(lr=0.01), MODEL, digits, epochs=5, seed=seed,
-                            theta0=zero_last_layer(MODEL.init(seed))))
+    he = [adam(digits, seed, 5, 0.01)[0] for seed in SEEDS]  # train(Adam(lr=0.01), MODEL, digits, epochs=5, seed=s)
+    # train(Adam(lr=0.01), MODEL, digits, epochs=5, seed=seed, theta0=zero_last_layer(MODEL.init(seed))), batched
+    zeroed = train_batched([Run(Adam(lr=0.01), seed, theta0=zero_last_layer(MODEL.init(seed))) for seed in SEEDS],
+                           MODEL, digits, epochs=5)
     for column, part in ((1, "train_loss"), (-1, "val_loss")):
         he_better = [getattr(a, part)[column] < getattr(b, part)[column] for a, b in zip(he, zeroed)]
         assert any(he_better) and not all(he_better)
@@ -243,12 +372,12 @@ def test_neither_start_wins_on_every_seed_after_one_epoch_or_five(digits):
 def test_the_right_wiring_memorises_one_batch_and_the_planted_bug_never_gets_below_its_start(digits):
     """'The loss falls by more than three orders of magnitude in 300 steps'; with the bug 'the loss we watch goes
     up, never below its start' — three starts and three batches, and ten times longer for the bug."""
-    for seed, first in zip(SEEDS, (0, 32, 64)):
-        X, y = digits.X_train[first:first + 32], digits.y_train[first:first + 32]
-        right = overfit(MODEL.loss_and_grad, X, y, seed=seed)
+    batches = [(digits.X_train[first:first + 32], digits.y_train[first:first + 32]) for first in (0, 32, 64)]
+    # overfit(MODEL.loss_and_grad, X, y, seed=seed) for the three (seed, batch), side by side
+    for right in overfit_many(batches, SEEDS):
         assert right[-1] < right[0] / 1000
-        rolled = np.roll(y, 1)  # the planted bug's labels, rolled once instead of at every step
-        wrong = overfit(lambda theta, X, y: buggy_loss_and_grad(theta, X, y, rolled), X, y, seed=seed, steps=3000)
+    # overfit(buggy_loss_and_grad with the labels rolled once instead of at every step, ..., steps=3000)
+    for wrong in overfit_many(batches, SEEDS, steps=3000, buggy=True):
         assert wrong[1:].min() > 2.0 and wrong[-1] > wrong[0]
 
 
@@ -266,12 +395,15 @@ def test_range_test_picks_min_over_10_and_steepest_land_near_the_grid_and_the_mi
     """'Minimum / 10 and the steepest descent land below the grid's choice, within a factor of five'; 'do not
     pick the minimum: it trains much worse' — three seeds of the range test."""
     tuned = adam(digits, 0, 5, GRID_LR)[0].val_loss[-1]  # train(Adam(lr=GRID_LR), MODEL, digits, epochs=5)
+    minimum = []
     for seed in SEEDS:
         finder = range_test(digits, seed=seed)
         smoothed = ewma(finder.batch_losses, 0.98, bias_correction=True)
         for rule in ("minimum / 10", "steepest descent"):
             assert 1 / 5 < pick_lr(finder.lrs, smoothed, rule) / GRID_LR < 1, (seed, rule)
-        at_minimum = train(Adam(lr=pick_lr(finder.lrs, smoothed, "minimum")), MODEL, digits, epochs=5)
+        minimum.append(pick_lr(finder.lrs, smoothed, "minimum"))
+    # train(Adam(lr=the minimum's η), MODEL, digits, epochs=5) for each seed's range test, side by side
+    for at_minimum in train_batched([Run(Adam(lr=lr)) for lr in minimum], MODEL, digits, epochs=5):
         assert at_minimum.val_loss[-1] > 5 * tuned
 
 
@@ -304,12 +436,18 @@ def test_update_ratios_sit_on_three_levels(digits):
 def test_clipping_at_the_90th_percentile_costs_little_and_thirty_times_lower_is_far_behind(digits):
     """'At the 90th percentile clipping acts on about one step in ten and ... the validation loss moves by less
     than 0.01. Thirty times lower it clips every step ... after 5 epochs the run is far behind.' Also seeds 3-5."""
-    plain_runs = {s: train(SGD(lr=0.3), MODEL, digits, epochs=5, seed=s) for s in SEEDS + (3, 4, 5)}
+    # train(SGD(lr=0.3), MODEL, digits, epochs=5, seed=s), then with clip_norm=p90 and p90 / 30: batched
+    plain_runs = dict(zip(SEEDS + (3, 4, 5), train_batched([Run(SGD(lr=0.3), s) for s in SEEDS + (3, 4, 5)],
+                                                           MODEL, digits, epochs=5)))
     p90 = float(np.percentile(plain_runs[0].grad_norms, 90))  # seed 0's plain run
+    clipped = train_batched([Run(SGD(lr=0.3), s, clip_norm=c) for c in (p90, p90 / 30) for s in SEEDS + (3, 4, 5)],
+                            MODEL, digits, epochs=5)
+    clipped = {(c, s): r for (c, s), r in zip([(c, s) for c in ("safety", "harsh") for s in SEEDS + (3, 4, 5)],
+                                               clipped)}
     for seeds in (SEEDS, (3, 4, 5)):
         plain = [plain_runs[s] for s in seeds]
-        safety = [train(SGD(lr=0.3), MODEL, digits, epochs=5, seed=s, clip_norm=p90) for s in seeds]
-        harsh = [train(SGD(lr=0.3), MODEL, digits, epochs=5, seed=s, clip_norm=p90 / 30) for s in seeds]
+        safety = [clipped[("safety", s)] for s in seeds]
+        harsh = [clipped[("harsh", s)] for s in seeds]
         mean = lambda runs: np.mean([r.val_loss[-1] for r in runs])  # noqa: E731
         assert abs(mean(safety) - mean(plain)) < 0.01
         assert 0.05 < np.mean([r.grad_norms > p90 for r in safety]) < 0.2
@@ -321,10 +459,12 @@ def test_clipping_at_the_90th_percentile_costs_little_and_thirty_times_lower_is_
 
 def test_the_start_is_several_times_sharper_than_after_training(digits):
     """'On every seed the loss is several times sharper at the start than after training' — five seeds."""
+    trained = [adam(digits, seed, 5, GRID_LR)[0].theta for seed in range(5)]  # train(Adam(lr=GRID_LR), ..., seed)
+    # sharpness(θ, digits.X_train, digits.y_train) at the five starts and the five trained θ, side by side
+    lams = sharpness_many(np.array([MODEL.init(seed) for seed in range(5)] + trained), digits.X_train, digits.y_train)
     for seed in range(5):
-        trained = adam(digits, seed, 5, GRID_LR)[0].theta  # train(Adam(lr=GRID_LR), ..., epochs=5, seed=seed)
-        start = sharpness(MODEL.init(seed), digits.X_train, digits.y_train)
-        assert start > 3 * sharpness(trained, digits.X_train, digits.y_train)
+        start = lams[seed]
+        assert start > 3 * lams[5 + seed]
         assert GRID_LR < 0.2 * 2 / start  # 'the tuned η is far below 2/λ_max at the start'
 
 
@@ -349,9 +489,12 @@ def test_warmup_does_not_rescue_a_large_learning_rate(digits):
 
 def scheduled(data, kind, epochs, seed=0):
     """train(Adam(), ..., schedule=wsd(0.03, steps) or Cosine(0.03, steps)) over all its `steps` (34 an epoch)."""
-    schedule = {"wsd": wsd, "cosine": Cosine}[kind](0.03, 34 * epochs)
-    return cached((kind, epochs, seed), lambda: train(Adam(), MODEL, data, epochs=epochs, seed=seed,
-                                                      schedule=schedule))
+    if (kind, epochs, seed) not in CACHE:  # both kinds and the three SEEDS at this length, side by side
+        todo = [(k, s) for k in ("wsd", "cosine") for s in sorted(set(SEEDS) | {seed})]
+        runs = [Run(Adam(), s, schedule={"wsd": wsd, "cosine": Cosine}[k](0.03, 34 * epochs)) for k, s in todo]
+        for (k, s), record in zip(todo, train_batched(runs, MODEL, data, epochs=epochs)):
+            CACHE[(k, epochs, s)] = record
+    return CACHE[(kind, epochs, seed)]
 
 
 def test_a_wsd_run_is_the_shorter_wsd_run_until_its_decay_and_cosine_runs_part_at_once(digits):
@@ -403,16 +546,11 @@ def test_more_batch_buys_fewer_steps_up_to_64_then_less_and_the_best_lr_grows(di
     (checked as: more than 2.5 times, then less than 2.5 times); 'the best η rose with the batch'; 'SGD's rose
     faster than Adam's from 16 to 64'; Adam's 16-fold batch gave less than the linear 16-fold η. Interior bests."""
     def row(name, b):
-        """steps_to_target for every η of the grid, exact wherever it is at most the fewest steps found so far,
-        inf otherwise: each cap is at least the row's min, so every η reaching the min is measured exactly and
-        the row's argmin (the first η with the fewest steps) and min are those of the full row, in any order.
-        The middle of the grid goes first: its runs reach the target soonest, and make the cap low early."""
-        values, fewest = [np.inf] * len(ETAS[name]), np.inf
-        for j in sorted(range(len(ETAS[name])), key=lambda j: abs(j - (len(ETAS[name]) - 1) / 2)):
-            values[j] = steps_to_target(digits, RULES[name](lr=ETAS[name][j]), b, MAX_STEPS[b], seed=seed,
-                                        give_up_after=fewest)
-            fewest = min(fewest, values[j])
-        return values
+        """steps_to_target for every η of the grid, the runs side by side until the first hit: exact for the η's
+        that took the fewest steps, inf for the others (they need more), so the row's argmin (the first η with
+        the fewest steps) and min, read below, are those of the full row."""
+        return steps_to_target_many(digits, [RULES[name](lr=eta) for eta in ETAS[name]], b, MAX_STEPS[b], seed=seed,
+                                    first_only=True)
 
     best_lr = {}
     for name, etas in ETAS.items():
@@ -458,19 +596,51 @@ def below(bound, values) -> bool:
 def test_random_search_is_not_better_than_the_grid_on_this_budget(digits):
     """'It won three of the six searches and lost the other three' (the count the notebook prints); over eight
     seeds, four and four."""
-    def loss(lr, beta1):
-        return train(Adam(lr=lr, beta1=beta1), MODEL, digits, epochs=2).val_loss[-1]
-
     def log_uniform(low, high, u):
         return np.exp(np.log(low) + u * np.log(high / low))
 
-    grid = min(loss(lr, 1 - c) for lr in np.geomspace(1e-3, 1e-1, 3) for c in np.geomspace(1e-2, 0.5, 3))
-    wins = []
+    searches = [[(lr, 1 - c) for lr in np.geomspace(1e-3, 1e-1, 3) for c in np.geomspace(1e-2, 0.5, 3)]]
     for seed in range(8):
         u = np.random.default_rng(seed).uniform(size=(9, 2))
-        points = zip(log_uniform(1e-3, 1e-1, u[:, 0]), 1 - log_uniform(1e-2, 0.5, u[:, 1]))
-        wins.append(below(grid, (loss(lr, b1) for lr, b1 in points)))
+        searches.append(list(zip(log_uniform(1e-3, 1e-1, u[:, 0]), 1 - log_uniform(1e-2, 0.5, u[:, 1]))))
+    # loss(lr, beta1) = train(Adam(lr=lr, beta1=beta1), MODEL, digits, epochs=2).val_loss[-1], every point at once
+    records = iter(train_batched([Run(Adam(lr=lr, beta1=beta1)) for points in searches for lr, beta1 in points],
+                                 MODEL, digits, epochs=2, evaluate_train=False))
+    losses = [[next(records).val_loss[-1] for _ in points] for points in searches]
+    grid = min(losses[0])
+    wins = [below(grid, values) for values in losses[1:]]
     assert sum(wins[:6]) == 3 and sum(wins) == 4
+
+
+# --- the batched runs are train's and the helpers' ---------------------------------------------------
+
+
+def test_the_batched_runs_are_trains_and_the_helpers(digits):
+    """Short runs of every batched path above against ``train`` and the one-run helpers, to 1e-10."""
+    runs = [Run(Adam(), 1, schedule=warmup(0.1, 50)), Run(Adam(lr=0.01, eps=1e-4), 2,
+                                                           theta0=zero_last_layer(MODEL.init(2))),
+            Run(SGD(lr=0.3), 0, clip_norm=0.5), Run(Adam(), 0, schedule=wsd(0.03, 68)), Run(Adam(lr=0.3, beta1=0.5))]
+    for run, record in zip(runs, train_batched(runs, MODEL, digits, epochs=2)):
+        assert_same_as_train(record, train(run.rule, MODEL, digits, epochs=2, seed=run.seed, theta0=run.theta0,
+                                           schedule=run.schedule, clip_norm=run.clip_norm))
+    for seed, (last, averaged) in zip((0, 3), _train_many_with_average(digits, (0, 3), 2, 0.998, 8, 0.03)):
+        one = _train_with_average(digits, seed, 2, 0.998, 8, 0.03)
+        np.testing.assert_allclose(last, one[0], rtol=1e-10)
+        np.testing.assert_allclose(averaged, one[1], rtol=1e-10)
+    batches = [(digits.X_train[first:first + 32], digits.y_train[first:first + 32]) for first in (0, 32)]
+    for buggy in (False, True):
+        for (X, y), seed, losses in zip(batches, (0, 1), overfit_many(batches, (0, 1), steps=30, buggy=buggy)):
+            loss_and_grad = ((lambda theta, X, y: buggy_loss_and_grad(theta, X, y, np.roll(y, 1))) if buggy
+                             else MODEL.loss_and_grad)
+            np.testing.assert_allclose(losses, overfit(loss_and_grad, X, y, seed=seed, steps=30), rtol=1e-10)
+    thetas = np.array([MODEL.init(0), adam(digits, 0, 5, GRID_LR)[0].theta])
+    for lam, theta in zip(sharpness_many(thetas, digits.X_train, digits.y_train, iterations=3), thetas):
+        assert lam == pytest.approx(sharpness(theta, digits.X_train, digits.y_train, iterations=3), rel=1e-10)
+    rules = [Adam(lr=0.01), Adam(lr=0.03), Adam(lr=0.1), SGD(lr=1.0), SGD(lr=3.0)]  # two hit, at 30 and 32 steps
+    one_by_one = [steps_to_target(digits, rule, 64, 48, seed=1) for rule in rules]
+    assert steps_to_target_many(digits, rules, 64, 48, seed=1) == one_by_one
+    first = steps_to_target_many(digits, rules, 64, 48, seed=1, first_only=True)
+    assert [v if v == min(one_by_one) else np.inf for v in one_by_one] == first
 
 
 # --- the helpers above are the notebook's --------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from lessons_lib.figures import lesson07_adamw as lesson07  # noqa: E402
+from lessons_lib.figures.style import WIDTH  # noqa: E402
 from lessons_lib.optim import SGD, Adam, AdamW  # noqa: E402
 from lessons_lib.runner import Trajectory, run  # noqa: E402
 
@@ -195,4 +196,4 @@ def test_box_figure_draws_each_path_its_box_and_its_distance():
     assert sorted(max(line.get_xdata()) for line in boxes) == [1.0, 2.5]
     assert [line.get_label() for line in ax_gap.get_lines()] == ["λ = 0.4, box 1/λ = 2.5", "λ = 1, box 1/λ = 1"]
     assert ax_gap.get_xscale() == ax_gap.get_yscale() == "log"
-    assert fig.get_size_inches()[0] <= 9
+    assert fig.get_size_inches()[0] <= WIDTH

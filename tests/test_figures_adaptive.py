@@ -5,6 +5,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from lessons_lib.figures import lesson04_adagrad_rmsprop as adaptive
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.optim import SGD, AdaGrad, Adam, RMSprop
 from lessons_lib.runner import run
 from lessons_lib.surfaces import get_surface
@@ -164,7 +165,7 @@ def test_long_run_figure_draws_each_run_the_band_and_the_target_above_the_floor(
     assert curves[0].get_ydata().min() == adaptive.LONG_RUN_FLOOR  # below the floor: drawn on it
     assert len(curves[0].get_xdata()) == 100  # steps 1 … T (step 0 has no place on a log axis)
     assert "5.25e-03" in " ".join(text.get_text() for text in ax.get_legend().get_texts())
-    assert fig.get_size_inches()[0] <= 9
+    assert fig.get_size_inches()[0] <= WIDTH
 
 
 def test_step_sizes_figure_draws_the_ratios_and_the_sizes_against_the_limits():
@@ -176,7 +177,7 @@ def test_step_sizes_figure_draws_the_ratios_and_the_sizes_against_the_limits():
     assert ax_size.get_yscale() == "log"
     limits = sorted(line.get_ydata()[0] for line in ax_size.get_lines() if line.get_linestyle() == "--")
     assert limits == [0.5, 10.0]  # 2/λ_y and 2/λ_x
-    assert fig.get_size_inches()[0] <= 9
+    assert fig.get_size_inches()[0] <= WIDTH
 
 
 def test_race_draws_adagrads_path_under_rmsprops_and_both_visible():

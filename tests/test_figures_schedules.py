@@ -89,12 +89,23 @@ def test_moving_the_controls_afterwards_changes_the_curve_as_the_library_says(no
     assert shaper.ax.get_xlim() == (0, 54) and shaper.status.value == ""
 
 
+def assert_only_the_used_controls_are_shown(shaper: ScheduleShaper) -> None:
+    """The controls the chosen kind uses are shown and enabled; the others are folded away (hidden), not
+    greyed out: a control is never disabled."""
+    used = [shaper.kind, shaper.lr, shaper.total_steps, *shaper.uses[shaper.kind.value], shaper.log_scale]
+    for control in shaper.controls:
+        assert not control.disabled, control.description
+        if control in used:
+            assert control.layout.display in (None, ""), control.description
+        else:
+            assert control.layout.display == "none", control.description
+
+
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_every_control_a_kind_uses_changes_the_picture_and_the_others_are_greyed_out(kind):
+def test_every_control_a_kind_uses_changes_the_picture_and_the_others_are_folded_away(kind):
     shaper = ScheduleShaper(kind=kind, min_lr_fraction=0.1)
     used = [shaper.lr, shaper.total_steps, *shaper.uses[kind], shaper.log_scale]
-    for control in shaper.specific:
-        assert control.disabled == (control not in shaper.uses[kind]), control.description
+    assert_only_the_used_controls_are_shown(shaper)
     other_values = {shaper.lr: 0.5, shaper.total_steps: 300, shaper.warmup_steps: 50, shaper.step_size: 7,
                     shaper.gamma: 0.2, shaper.gamma_per_step: 0.93, shaper.min_lr_fraction: 0.4}
     for control in used:
@@ -105,6 +116,14 @@ def test_every_control_a_kind_uses_changes_the_picture_and_the_others_are_greyed
         assert image(shaper) != before, control.description
         control.value = default
         assert image(shaper) == before, control.description  # back to the same picture, nothing left over
+
+
+def test_choosing_another_kind_shows_its_controls_and_folds_the_others_away(no_drawing):
+    shaper = ScheduleShaper(kind="constant")
+    for kind in [*KINDS, *reversed(list(KINDS))]:  # every choice, reached from a neighbour on both sides
+        shaper.kind.value = kind
+        assert_only_the_used_controls_are_shown(shaper)
+        assert shaper.status.value == "", kind
 
 
 def test_the_log_scale_switches_the_axis_and_keeps_the_curve(no_drawing):

@@ -7,6 +7,7 @@ They also keep every code line short enough to read on a projector
 (``test_code_lines_fit_the_column``).
 """
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -82,3 +83,32 @@ def test_code_lines_fit_the_column(path):
     assert not long_lines, f"{path.relative_to(ROOT)}: code lines over {MAX_CODE_LINE} characters:\n" + "\n".join(
         long_lines
     )
+
+
+#: The widest printed table: 84 characters fit the output column on a projector (673 CSS pixels at
+#: 853 × 480, measured by tests/test_projector.py); a wider row wraps, often in the middle of a number.
+MAX_TABLE_LINE = 84
+
+TABLE_RULE = re.compile(r"^ *-{2,}( +-{2,})+ *$")  # the rule under a header, as format_table prints it
+
+
+def wide_printed_tables(notebook: nbformat.NotebookNode, limit: int = MAX_TABLE_LINE) -> list[str]:
+    """Printed tables (an output with a rule of dashes under its header) with a line over ``limit`` characters."""
+    found = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        text = "".join(output.get("text", "") for output in cell.get("outputs", []) if output.get("name") == "stdout")
+        for rule in (line for line in text.splitlines() if TABLE_RULE.match(line)):
+            if len(rule.rstrip()) > limit:  # the rule spans the table's width
+                found.append(f"cell {number}: a printed table {len(rule.rstrip())} characters wide")
+    return found
+
+
+def test_wide_printed_tables_are_found():
+    table = "name" + " " * 88 + "  value\n" + "-" * 92 + "  -----\n" + "a" * 92 + "  1\n"
+    cell = nbformat.v4.new_code_cell("print(table)", outputs=[nbformat.v4.new_output("stream", name="stdout", text=table)])
+    assert wide_printed_tables(nbformat.v4.new_notebook(cells=[cell])) == ["cell 1: a printed table 99 characters wide"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
+def test_printed_tables_fit_the_column(path):
+    assert wide_printed_tables(nbformat.read(path, as_version=4)) == []

@@ -10,7 +10,8 @@ from lessons_lib.figures.playground import RACERS, Playground, slider_range
 from lessons_lib.figures.race import LiveRace
 from lessons_lib.runner import run
 from lessons_lib.surfaces import get_surface
-from lessons_lib.figures.live import PICTURE_MAX_HEIGHT, SHOWN_DPI, LiveFigure, arrange, guarded, picture_max_height
+from lessons_lib.figures.live import PICTURE_MAX_HEIGHT, LiveFigure, arrange, guarded, picture_max_height
+from lessons_lib.figures.style import DPI
 
 
 def line_figure() -> tuple[LiveFigure, object]:
@@ -211,7 +212,7 @@ def test_a_panel_wraps_its_controls_and_scales_its_picture_to_the_column():
     assert panel.layout.flex_flow == "row wrap"  # controls side by side, in rows that wrap
     look = live.image.layout
     assert (look.width, look.height) == ("auto", "auto")  # the browser keeps the picture's proportions
-    assert look.max_width == f"min(100%, {3 * SHOWN_DPI}px)"  # the column's width, never beyond natural size
+    assert look.max_width == f"min(100%, {3 * DPI}px)"  # the column's width, never beyond natural size
     assert look.max_height == PICTURE_MAX_HEIGHT  # room for the picture and two rows of controls
 
 

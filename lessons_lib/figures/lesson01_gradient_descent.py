@@ -3,7 +3,7 @@
 The lesson computes its numbers itself; these helpers only draw them:
 
 * ``plot_steepest_ascent``: the gradient at a point, across the contour through
-  it, beside the slope of the loss in every direction;
+  it, above the slope of the loss in every direction;
 * ``plot_1d_runs``: gradient descent on a curve L(θ), one panel per run;
 * ``plot_contraction``: the factor |1 − ηλ| per step, and its powers |1 − ηλ|ᵗ;
 * ``plot_zigzag``: several runs on one contour map, drawn so that paths close to each other all show;
@@ -21,9 +21,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from lessons_lib.figures.live import LiveFigure, log_slider
 from lessons_lib.figures.plotting import COLORS, RACE_FIGSIZE, SMALLEST_GAP, draw_contours, loss_grid
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.optim import SGD
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import Surface
@@ -36,7 +38,7 @@ RIGHT_ANGLE = "tab:purple"
 
 
 def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes: object) -> Figure:
-    """The gradient at ``point`` on the contour map (left) and the slope in every direction (right).
+    """The gradient at ``point`` on the contour map (top) and the slope in every direction (below it).
 
     ``angles`` (radians) and ``slopes`` are the directions u = (cos a, sin a)
     and the measured slopes of L along them, as the lesson computes them. The
@@ -44,8 +46,8 @@ def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes
     """
     p = np.asarray(point, dtype=float)
     g = surface.grad(p)
-    fig, (ax_map, ax_slope) = plt.subplots(1, 2, figsize=(11.0, 3.6), layout="constrained",
-                                           gridspec_kw={"width_ratios": [1.6, 1]})
+    fig, (ax_map, ax_slope) = plt.subplots(2, 1, figsize=(WIDTH, 6.0), layout="constrained",
+                                           gridspec_kw={"height_ratios": [1, 1.1]})
     draw_contours(ax_map, surface, levels=12)
     x = np.linspace(*surface.xlim, 300)
     y = np.linspace(*surface.ylim, 300)
@@ -66,7 +68,7 @@ def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes
     ax_map.plot(*np.stack([p, minimum]).T, linestyle="--", color="gray", label="straight to the minimum")
     ax_map.plot(*p, marker="o", color="black")
     ax_map.set_aspect("equal")
-    ax_map.legend(loc="lower right", fontsize=8, framealpha=0.95)
+    ax_map.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the map
 
     degrees = np.degrees(np.ravel(angles))
     ax_slope.plot(degrees, np.ravel(slopes), color="black")
@@ -79,8 +81,8 @@ def plot_steepest_ascent(surface: Surface, point: object, angles: object, slopes
     ax_slope.axhline(0, color="gray", linewidth=0.8)
     ax_slope.set_xlabel("direction u, angle in degrees")
     ax_slope.set_ylabel("slope of L along u")
-    ax_slope.set_title("slope of L in every direction u", fontsize=10)
-    ax_slope.legend(loc="lower right", fontsize=8)
+    ax_slope.set_title("slope of L in every direction u")
+    ax_slope.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the panel
     return fig
 
 
@@ -114,17 +116,23 @@ def plot_1d_runs(
     if ylim is None:
         spread = curve.max() - curve.min()
         ylim = (curve.min() - 0.05 * spread, curve.max() + 0.05 * spread)
-    fig, axes = plt.subplots(1, len(paths), figsize=(2.9 * len(paths) + 0.4, 2.9), layout="constrained",
-                             sharey=True, squeeze=False)
-    for ax, path, title in zip(axes[0], paths, titles):
+    columns = min(len(paths), 2)  # two panels a row: each wide enough for its title
+    rows = -(-len(paths) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 0.4 + 2.9 * rows), layout="constrained",
+                             sharex=True, sharey=True, squeeze=False)
+    for ax in axes.flat[len(paths):]:
+        ax.remove()
+    for ax, path, title in zip(axes.flat, paths, titles):
         ax.plot(theta, curve, color="lightgray", linewidth=2)
         ax.plot(path, loss(path), marker=".", markersize=6, linewidth=0.8, color="tab:blue")
         ax.plot(path[0], loss(path[0]), marker="o", color="tab:blue", markersize=7)
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
+    for ax in axes[-1]:
         ax.set_xlabel("θ")
-    axes[0][0].set_ylabel("L(θ)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("L(θ)")
     return fig
 
 
@@ -142,7 +150,7 @@ def plot_contraction(
     A curvature with ηλ beyond the plotted range is marked at the right edge.
     """
     eigenvalues = np.asarray(eigenvalues, dtype=float).reshape(-1)
-    fig, (ax_factor, ax_power) = plt.subplots(1, 2, figsize=(11.0, 3.6), layout="constrained")
+    fig, (ax_factor, ax_power) = plt.subplots(1, 2, figsize=(WIDTH, 4.6), layout="constrained")
     x = np.linspace(0, LARGEST_ETA_LAMBDA, 400)
     ax_factor.plot(x, np.abs(1 - x), color="black")
     ax_factor.axhline(1, color="gray", linestyle="--", linewidth=0.8)
@@ -150,12 +158,12 @@ def plot_contraction(
     ax_factor.axvspan(1, 2, color="tab:orange", alpha=0.12)
     ax_factor.axvspan(2, LARGEST_ETA_LAMBDA, color="tab:red", alpha=0.12)
     for x_text, text in ((0.5, "shrinks\nsame sign"), (1.5, "shrinks\nflips sign"), (2.3, "grows")):
-        ax_factor.text(x_text, 1.45, text, ha="center", va="top", fontsize=9)
+        ax_factor.text(x_text, 1.45, text, ha="center", va="top")
     ax_factor.set_xlim(0, LARGEST_ETA_LAMBDA)
     ax_factor.set_ylim(0, 1.6)
     ax_factor.set_xlabel("ηλ")
     ax_factor.set_ylabel("|1 − ηλ|, the factor per step")
-    ax_factor.set_title(f"one step multiplies each direction by 1 − ηλ   (η = {lr:g})", fontsize=10)
+    ax_factor.set_title(f"one step multiplies a direction\nby 1 − ηλ   (η = {lr:g})")
 
     t = np.arange(steps + 1)
     for curvature, color in zip(eigenvalues, COLORS):
@@ -165,17 +173,19 @@ def plot_contraction(
                        label=f"λ = {curvature:g}")
         with np.errstate(under="ignore"):
             ax_power.semilogy(t, np.maximum(factor**t, SMALLEST_GAP), color=color,
-                              label=f"|1 − ηλ|ᵗ, λ = {curvature:g}")
+                              label=f"λ = {curvature:g}")
     for (label, ratio), color in zip((measured or {}).items(), COLORS):
         ratio = np.maximum(np.abs(np.asarray(ratio, dtype=float)).reshape(-1), SMALLEST_GAP)
         ax_power.plot(np.arange(len(ratio)), ratio, marker="o", markersize=3, linestyle="none",
                       color=color, markerfacecolor="none", label=label)
-    ax_factor.legend(loc="lower left", fontsize=8)
+    ax_factor.legend(loc="lower right")  # under the right arm of the V
     ax_power.set_xlim(0, steps)
     ax_power.set_xlabel("step t")
     ax_power.set_ylabel("how much of the start is left")
-    ax_power.set_title("after t steps: |1 − ηλ|ᵗ", fontsize=10)
-    ax_power.legend(loc="lower left", fontsize=8)
+    ax_power.set_title("after t steps: |1 − ηλ|ᵗ")
+    # the lines' colours are the curvatures of the left panel's legend: one entry says so, the rest are the dots
+    lines = Line2D([], [], color="black", label="|1 − ηλ|ᵗ, λ as on the left")
+    ax_power.legend(handles=[lines, *ax_power.lines[len(eigenvalues):]], loc="lower left")  # under the steepest line
     return fig
 
 
@@ -199,10 +209,10 @@ def plot_zigzag(surface: Surface, trajectories: Sequence[Trajectory]) -> Figure:
         gap = np.maximum(trajectory.losses - surface.min_loss, SMALLEST_GAP)
         ax_loss.semilogy(np.arange(len(gap)), gap, color=color, linewidth=width, alpha=alpha, zorder=order,
                          label=trajectory.rule_name)
-    ax_map.legend(loc="upper right", fontsize=9, framealpha=0.95)
+    ax_map.legend(loc="upper right", framealpha=0.95)
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss − minimum")
-    ax_loss.set_title("how fast the loss falls", fontsize=10)
+    ax_loss.set_title("how fast the loss falls")
     return fig
 
 
@@ -214,19 +224,19 @@ def plot_starts_and_ends(surface: Surface, starts: object, ends: object, toleran
     minima = np.array(surface.minima).reshape(-1, 2)
     at_global = (np.linalg.norm(ends[:, None, :] - minima[None], axis=-1) < tolerance).any(axis=1)
 
-    fig, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 5.4), layout="constrained")
     pale_lines, *_ = draw_contours(ax, surface, levels=15)  # the window, the title and the minimum
     pale_lines.remove()  # on the ripples, shaded bands read better than faint lines
     X, Y, Z = loss_grid(surface, resolution=300)
     shading = ax.contourf(X, Y, Z - surface.min_loss, levels=12, cmap="Greys", alpha=0.6, zorder=0)
-    fig.colorbar(shading, ax=ax, shrink=0.8, label="loss − minimum (dark: high)")
+    fig.colorbar(shading, ax=ax, location="bottom", shrink=0.8, label="loss − minimum (dark: high)")
     ax.plot(*starts.T, marker=".", color="tab:blue", markersize=4, linestyle="none", label="start")
     ax.plot(*ends[~at_global].T, marker="x", color="tab:red", markersize=7, linestyle="none",
             label=f"end elsewhere ({(~at_global).sum()})")
     ax.plot(*ends[at_global].T, marker="*", color="tab:green", markersize=12, linestyle="none",
             label=f"end at the global minimum ({at_global.sum()})")
     ax.set_aspect("equal")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3, fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the map
     return fig
 
 
@@ -298,14 +308,14 @@ class LearningRateExplorer:
         self.eigenvalues = np.linalg.eigvalsh(surface.hessian)
         self.slider = log_slider("learning rate η", lr, low, high)
 
-        figure = Figure(figsize=(11.0, 7.2), dpi=72, layout="constrained")
-        figure.get_layout_engine().set(rect=(0, 0.08, 1, 0.92))  # the bottom strip holds the verdict
+        figure = Figure(figsize=(WIDTH, 6.8), layout="constrained")
+        figure.get_layout_engine().set(rect=(0, 0.12, 1, 0.88))  # the bottom strip holds the verdict
         panels = figure.subplot_mosaic([["map", "map"], ["loss", "factor"]], height_ratios=[1.1, 1])
         self.ax_map, self.ax_loss, self.ax_factor = panels["map"], panels["loss"], panels["factor"]
         draw_contours(self.ax_map, surface, levels=15)
         (self.path,) = self.ax_map.plot([], [], marker=".", markersize=3, linewidth=1.2, color="tab:blue")
         self.ax_map.plot(*self.start, marker="o", markersize=5, color="tab:blue")
-        self.stopped = self.ax_map.text(0.02, 0.02, "", transform=self.ax_map.transAxes, fontsize=9,
+        self.stopped = self.ax_map.text(0.02, 0.02, "", transform=self.ax_map.transAxes,
                                         color="darkred", verticalalignment="bottom")
 
         start_gap = float(surface.loss(self.start)) - surface.min_loss
@@ -315,7 +325,7 @@ class LearningRateExplorer:
         self.ax_loss.axhline(start_gap, color="gray", linestyle=":", linewidth=0.8)
         self.ax_loss.set_xlabel("step")
         self.ax_loss.set_ylabel("loss − minimum")
-        self.ax_loss.set_title("loss (dotted: at the start)", fontsize=10)
+        self.ax_loss.set_title("loss (dotted: at the start)")
 
         x = np.linspace(0, LARGEST_ETA_LAMBDA, 200)
         self.ax_factor.plot(x, np.abs(1 - x), color="black")
@@ -325,13 +335,13 @@ class LearningRateExplorer:
         self.ax_factor.set_ylim(0, 1.6)
         self.ax_factor.set_xlabel("ηλ   (red: diverges)")
         self.ax_factor.set_ylabel("|1 − ηλ|")
-        self.ax_factor.set_title("factor per step, one dot per direction", fontsize=10)
+        self.ax_factor.set_title("factor per step,\none dot per direction")
         # one dot per curvature, coloured as in plot_contraction (smallest λ first: blue, orange, ...)
         self.dots = [self.ax_factor.plot([], [], marker="o", markersize=8, color=color, linestyle="none",
                                          label=f"λ = {curvature:g}")[0]
                      for curvature, color in zip(self.eigenvalues, COLORS)]
-        self.ax_factor.legend(loc="upper center", fontsize=8)
-        self.verdict = figure.text(0.01, 0.01, "", fontsize=11, verticalalignment="bottom")
+        self.ax_factor.legend(loc="upper center")
+        self.verdict = figure.text(0.01, 0.01, "", verticalalignment="bottom")
 
         self.live = LiveFigure(figure)
         self.live.animate(self.path, self.curve, *self.dots, self.verdict, self.stopped)
@@ -349,7 +359,8 @@ class LearningRateExplorer:
         for dot, x in zip(self.dots, eta_lambda):
             dot.set_data([x], [abs(1 - x)])
         first, *directions, conclusion = stability_verdict(lr, self.eigenvalues).split("\n")
-        self.verdict.set_text(f"{first}.   " + ";   ".join(directions) + f"\n{conclusion[0].upper()}{conclusion[1:]}.")
+        self.verdict.set_text("\n".join([f"{first}.", ";   ".join(directions) + ".",
+                                          f"{conclusion[0].upper()}{conclusion[1:]}."]))
         self.stopped.set_text(trajectory.message if trajectory.diverged else "")
 
     def snapshot(self) -> Image:

@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 from lessons_lib.data import minibatches
 from lessons_lib.figures.live import LiveFigure, log_slider
 from lessons_lib.figures.plotting import COLORS, log_axis
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.optim import SGD
 from lessons_lib.runner import Trajectory, ewma, run
 
@@ -279,16 +280,16 @@ def draw_gradient_cloud(ax: Axes, estimates: np.ndarray, full_gradient: np.ndarr
     ax.axvline(0, color="0.6", linewidth=0.8)
     ax.set_xlabel(f"∂L/∂θ  for  {names[i]}")
     ax.set_ylabel(f"∂L/∂θ  for  {names[j]}")
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="lower right")
     return dots, mean, star
 
 
 def plot_gradient_cloud(estimates: object, full_gradient: object, coords: tuple[int, int], names: Sequence[str],
                         title: str = "") -> Figure:
     """A figure of ``draw_gradient_cloud``: the spread of minibatch gradients around the full gradient."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6.4, 5.4), layout="constrained")
     draw_gradient_cloud(ax, estimates, full_gradient, coords, names)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     return fig
 
 
@@ -300,7 +301,7 @@ def plot_noise_vs_batch_size(batch_sizes: object, measured: dict[str, object], p
     examples) is marked with a dotted line: there a batch without replacement
     is the whole data set and has no noise at all.
     """
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.0, 5.0), layout="constrained")
     for (label, values), style in zip(predicted.items(), ["-", "--", ":"]):
         ax.loglog(batch_sizes, values, style, color="0.3", label=label)
     for (label, values), marker, color in zip(measured.items(), "os", COLORS):
@@ -308,10 +309,10 @@ def plot_noise_vs_batch_size(batch_sizes: object, measured: dict[str, object], p
                   markersize=7, markeredgewidth=1.5, label=label)
     log_axis(ax, "x")  # fewer ticks: much faster to draw
     ax.axvline(n, color="0.5", linestyle=":", linewidth=1)
-    ax.text(n, ax.get_ylim()[1], f" N = {n}", va="top", ha="right", fontsize=9, color="0.35", rotation=90)
+    ax.text(n, ax.get_ylim()[1], f" N = {n}", va="top", ha="right", color="0.35", rotation=90)
     ax.set_xlabel("batch size B")
     ax.set_ylabel("noise: RMS of ‖ĝ − ∇L‖")
-    ax.legend(loc="lower left", fontsize=9)
+    ax.legend(loc="lower left")
     return fig
 
 
@@ -328,7 +329,7 @@ def plot_sgd_runs(runs: Sequence[SGDRun], min_loss: float, labels: Sequence[str]
     hide the runs with few steps, which are drawn on top with a dot per step.
     """
     labels = labels or [r.label for r in runs]
-    fig, (ax_epochs, ax_steps) = plt.subplots(1, 2, figsize=(9.0, 4.0), layout="constrained", sharey=True)
+    fig, (ax_epochs, ax_steps) = plt.subplots(1, 2, figsize=(WIDTH, 4.6), layout="constrained", sharey=True)
     colors = dict(zip(range(len(runs)), COLORS))
     order = sorted(range(len(runs)), key=lambda k: -len(runs[k].losses))  # most steps first: at the bottom
     for rank, k in enumerate(order):
@@ -342,14 +343,14 @@ def plot_sgd_runs(runs: Sequence[SGDRun], min_loss: float, labels: Sequence[str]
         draw_excess_loss(ax_steps, steps, r.losses[1:], min_loss, **style)
     ax_epochs.set_xlabel("epochs (examples seen / N)")
     ax_epochs.set_ylabel("training loss − minimum")
-    ax_epochs.set_title("per epoch: the same number of example gradients", fontsize=10)
+    ax_epochs.set_title("per epoch: the same number\nof example gradients")
     log_axis(ax_steps, "x")  # fewer ticks: much faster to draw
-    ax_steps.set_xlabel("steps (minibatch gradients evaluated), log scale")
-    ax_steps.set_title("per step: the same number of updates", fontsize=10)
+    ax_steps.set_xlabel("steps, log scale\n(minibatch gradients evaluated)")
+    ax_steps.set_title("per step: the same number\nof updates")
     handles, names = ax_steps.get_legend_handles_labels()
     by_name = dict(zip(names, handles))
     # lower left of the per-step panel: every curve starts high there
-    ax_steps.legend([by_name[label] for label in labels], labels, loc="lower left", fontsize=9)
+    ax_steps.legend([by_name[label] for label in labels], labels, loc="lower left")
     return fig
 
 
@@ -360,13 +361,13 @@ def plot_loss_per_epoch(runs: Sequence[SGDRun], min_loss: float, labels: Sequenc
     (The start is left out: a run that starts at the minimum starts at 0, which a log scale cannot show.)
     """
     labels = labels or [r.label for r in runs]
-    fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.4), layout="constrained")
     for r, label in zip(runs, labels):
         draw_excess_loss(ax, r.epochs[1:], r.losses[1:], min_loss, label=label, linewidth=0.8)
     ax.set_xlabel("epochs (examples seen / N)")
     ax.set_ylabel("training loss − minimum")
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -377,7 +378,7 @@ def plot_noise_band(epochs: np.ndarray, curves: dict[str, np.ndarray], title: st
     Meant for runs that start at the minimum: their excess loss is the noise band alone. The
     start (0, which a log axis cannot show) is left out, and the axis begins at ``bottom``.
     """
-    fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 5.0), layout="constrained")
     for (label, values), color in zip(curves.items(), COLORS):
         offset = len(epochs) - len(values)  # a running average starts later than the run
         x, values = epochs[offset:], np.asarray(values)
@@ -385,8 +386,9 @@ def plot_noise_band(epochs: np.ndarray, curves: dict[str, np.ndarray], title: st
     ax.set_ylim(bottom=bottom)
     ax.set_xlabel("epochs (examples seen / N)")
     ax.set_ylabel("training loss − minimum")
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.set_title(title)
+    # under the axis label (3.5 text heights below the axes): long labels, and the full width for the curves
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=3.5, ncols=2)
     return fig
 
 
@@ -420,7 +422,7 @@ class BatchSizeLab:
         self._clouds: dict[int, np.ndarray] = {}
         self._full_batch: dict[float, SGDRun] = {}
 
-        figure = Figure(figsize=(11.0, 4.3), dpi=72, layout="constrained")
+        figure = Figure(figsize=(WIDTH, 4.6), layout="constrained")
         ax_cloud, self.ax_loss = figure.subplots(1, 2)
         widest = self.cloud(1)
         self.dots, self.mean, _ = draw_gradient_cloud(ax_cloud, widest, self.full_gradient, coords, names)
@@ -428,21 +430,21 @@ class BatchSizeLab:
         for axis_set, k in ((ax_cloud.set_xlim, i), (ax_cloud.set_ylim, j)):
             low, high = np.percentile(widest[:, k], [1, 99])
             axis_set(low, high)
-        ax_cloud.set_title(f"{self.draws} minibatch gradients at the start θ = 0", fontsize=10)
-        self.spread = ax_cloud.text(0.02, 0.97, "", transform=ax_cloud.transAxes, fontsize=9, va="top")
+        ax_cloud.set_title(f"{self.draws} minibatch gradients\nat the start θ = 0")
+        self.spread = ax_cloud.text(0.02, 0.97, "", transform=ax_cloud.transAxes, va="top")
 
         self.sgd_line = draw_excess_loss(self.ax_loss, [0], np.array([1.0]), 0.0, color="tab:blue", linewidth=1,
                                          label="SGD with the chosen B")
         self.gd_line = draw_excess_loss(self.ax_loss, [0], np.array([1.0]), 0.0, color="black", linestyle="--",
                                         linewidth=1.5, label=f"full batch (B = {n})")
-        self.note = self.ax_loss.text(0.02, 0.02, "", transform=self.ax_loss.transAxes, fontsize=9, va="bottom",
+        self.note = self.ax_loss.text(0.02, 0.02, "", transform=self.ax_loss.transAxes, va="bottom",
                                       color="darkred")
         self.ax_loss.set_xlim(0, self.epochs)
         self.ax_loss.set_ylim(1e-3, 10)
         self.ax_loss.set_xlabel("epochs (examples seen / N)")
         self.ax_loss.set_ylabel("training loss − minimum")
-        self.ax_loss.set_title("SGD from θ = 0 (curves leaving the top have diverged)", fontsize=10)
-        self.ax_loss.legend(loc="upper right", fontsize=9)
+        self.ax_loss.set_title("SGD from θ = 0\n(curves leaving the top have diverged)")
+        self.ax_loss.legend(loc="upper right")
 
         self.live = LiveFigure(figure)
         self.live.animate(self.dots, self.mean, self.spread, self.sgd_line, self.gd_line, self.note)
@@ -464,7 +466,8 @@ class BatchSizeLab:
         self.dots.set_offsets(estimates[:, [i, j]])
         self.mean.set_data([estimates[:, i].mean()], [estimates[:, j].mean()])
         noise = np.sqrt(np.mean(np.sum((estimates - self.full_gradient) ** 2, axis=1)))
-        self.spread.set_text(f"B = {b}: RMS of ‖ĝ − ∇L‖ = {noise:.2f} (all {len(self.full_gradient)} coordinates)")
+        self.spread.set_text(f"B = {b}: RMS of ‖ĝ − ∇L‖ = {noise:.2f}\n"
+                             f"(all {len(self.full_gradient)} coordinates)")
         if lr not in self._full_batch:  # it does not depend on B: run it once per learning rate
             self._full_batch[lr] = run_sgd(self.X, self.y, len(self.y), lr, self.epochs)
         runs = [run_sgd(self.X, self.y, b, lr, self.epochs, seed=self.seed), self._full_batch[lr]]
@@ -494,21 +497,21 @@ class AveragingLab:
         self.beta = widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01,
                                         description="β", readout_format=".2f")
         steps = np.arange(1, len(self.values) + 1)
-        figure = Figure(figsize=(11.0, 3.8), dpi=72, layout="constrained")
-        ax = figure.subplots()
+        figure = Figure(figsize=(WIDTH, 5.6), layout="constrained")
+        ax, notes = figure.subplots(2, 1, height_ratios=[1, 0.36])  # notes: a strip for the legend and the text
+        notes.axis("off")
         ax.plot(steps, self.values, ".", color="0.55", markersize=3, label="minibatch gradient ĝ_t (noisy)")
         ax.plot(steps, self.truth, color="black", linewidth=1.5, label="full gradient ∇L (exact)")
         (self.line,) = ax.plot(steps, self.values, color="tab:orange", linewidth=2,
                                label="average m_t = β m_{t−1} + (1 − β) ĝ_t")
         low, high = np.percentile(self.values, [0.5, 99.5])
-        ax.set_ylim(low - 0.2 * (high - low), high + 0.25 * (high - low))  # room for the legend and the text
+        ax.set_ylim(low - 0.1 * (high - low), high + 0.1 * (high - low))
         ax.set_xlim(0, len(self.values) + 1)
         ax.set_xlabel("step t")
         ax.set_ylabel("one gradient coordinate")
-        ax.set_title(title, fontsize=10)
-        ax.legend(loc="upper right", fontsize=9, ncols=3)
-        self.text = ax.text(0.01, 0.03, "", transform=ax.transAxes, fontsize=10, va="bottom",
-                            bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})
+        ax.set_title(title)
+        notes.legend(*ax.get_legend_handles_labels(), loc="upper left", ncols=2, borderaxespad=0, frameon=False)
+        self.text = notes.text(0, 0, "", transform=notes.transAxes, va="bottom")
         self.live = LiveFigure(figure)
         self.live.animate(self.line, self.text)
         self.panel = self.live.panel([self.beta], self.update)
@@ -529,7 +532,7 @@ class AveragingLab:
         self.line.set_data(np.arange(1, len(self.values) + 1), ewma(self.values, beta))
         raw = float(np.sqrt(np.mean((self.values - self.truth) ** 2)))
         self.text.set_text(
-            f"β = {beta:.2f}: averages about 1/(1 − β) = {1 / (1 - beta):.0f} gradients;  "
+            f"β = {beta:.2f}: averages about 1/(1 − β) = {1 / (1 - beta):.0f} gradients;\n"
             f"noise left {self.noise(beta):.3f} (ĝ alone: {raw:.3f});  "
             f"follows a change to 90% in {steps_to_follow(beta)} steps"
         )

@@ -38,6 +38,7 @@ from matplotlib.patches import Patch
 from lessons_lib.figures.live import LiveFigure, log_slider
 from lessons_lib.figures.plotting import COLORS, draw_contours, plot_race
 from lessons_lib.figures.race import LiveRace, steps_verdict
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.optim import SGD
 from lessons_lib.runner import Trajectory, run, steps_to_stay_below  # noqa: F401 (the notebook calls it here)
 from lessons_lib.surfaces import Surface, get_surface
@@ -110,12 +111,16 @@ def steps_to_reach(
 
 
 def race_figure(surface: Surface, trajectories: Sequence[Trajectory], margin: float = 0.3) -> Figure:
-    """``plot_race``, with the map widened where a path leaves the surface's window (by ``margin``)."""
+    """``plot_race``, with the map widened where a path leaves the surface's window (by ``margin``),
+    and its legend under the map (the paths of a race fill the map), in a figure taller for it."""
     points = np.concatenate([t.positions.reshape(len(t.positions), -1) for t in trajectories])
     low, high = points.min(axis=0) - margin, points.max(axis=0) + margin
     xlim = (min(surface.xlim[0], low[0]), max(surface.xlim[1], high[0]))
     ylim = (min(surface.ylim[0], low[1]), max(surface.ylim[1], high[1]))
-    return plot_race(replace(surface, xlim=xlim, ylim=ylim), trajectories)
+    fig = plot_race(replace(surface, xlim=xlim, ylim=ylim), trajectories)
+    fig.set_figheight(fig.get_figheight() + 1.0)
+    fig.axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=3.5)  # under the axis label
+    return fig
 
 
 # --- how far back momentum remembers -----------------------------------------------------------
@@ -133,19 +138,19 @@ def weight_window_figure(
     cumulative_betas = betas if cumulative_betas is None else cumulative_betas
     colors = dict(zip(sorted(set(betas) | set(cumulative_betas)), COLORS))  # one colour per β, in both panels
 
-    fig, (ax_weights, ax_total) = plt.subplots(1, 2, figsize=(11.0, 3.8), layout="constrained")
+    fig, (ax_weights, ax_total) = plt.subplots(1, 2, figsize=(WIDTH, 4.8), layout="constrained")
     k = np.arange(k_max + 1)
     for beta in betas:
         color = colors[beta]
         horizon = 1 / (1 - beta)
         ax_weights.plot(k, (1 - beta) * beta**k, marker=".", markersize=3, color=color,
-                        label=f"β = {beta:g}  (1/(1−β) = {horizon:g})")
+                        label=f"β = {beta:g}")
         if horizon <= k_max:
             ax_weights.axvline(horizon, color=color, linestyle="--", linewidth=1)
     ax_weights.set_xlabel("k: how many steps back")
     ax_weights.set_ylabel("weight (1 − β) β^k")
-    ax_weights.set_title("weight of the gradient from k steps back (dashed: k = 1/(1−β))", fontsize=10)
-    ax_weights.legend(fontsize=9)
+    ax_weights.set_title("weight of the gradient k steps back\n(dashed: k = 1/(1−β))")
+    ax_weights.legend(loc="upper right")  # right of the dashed lines, above the tails
 
     for beta in cumulative_betas:
         color = colors[beta]
@@ -154,14 +159,14 @@ def weight_window_figure(
         ax_total.plot(n / horizon, 1 - beta**n, color=color, label=f"β = {beta:g}")
     ax_total.axhline(1 - np.exp(-1), color="black", linestyle=":", linewidth=1)
     ax_total.axvline(1, color="black", linestyle="--", linewidth=1)
-    ax_total.text(1.05, 0.05, "one horizon,\nn = 1/(1−β)", fontsize=9)
-    ax_total.text(2.6, 1 - np.exp(-1) - 0.08, "1 − 1/e ≈ 0.632", fontsize=9)
+    ax_total.text(1.05, 0.05, "one horizon,\nn = 1/(1−β)")
+    ax_total.text(2.4, 1 - np.exp(-1) - 0.08, "1 − 1/e ≈ 0.632")
     ax_total.set_xlim(0, 4)
     ax_total.set_ylim(0, 1.02)
-    ax_total.set_xlabel("n (1 − β): the last n gradients, counted in horizons")
+    ax_total.set_xlabel("n (1 − β): the last n gradients,\ncounted in horizons")
     ax_total.set_ylabel("total weight of the last n gradients")
-    ax_total.set_title("in units of the horizon, every β remembers alike", fontsize=10)
-    ax_total.legend(fontsize=9, loc="lower right")
+    ax_total.set_title("in units of the horizon,\nevery β remembers alike")
+    ax_total.legend(loc="lower right")
     return fig
 
 
@@ -235,7 +240,7 @@ def draw_regime_map(ax: Axes, lr_times_curvature: object, beta: object, regimes:
     ax.set_xlabel("ηλ: learning rate × curvature")
     ax.set_ylabel("β")
     handles = [Patch(facecolor=color, edgecolor="grey", label=name) for name, color in zip(REGIMES, REGIME_COLORS)]
-    ax.legend(handles=handles, loc="lower right", fontsize=9, framealpha=0.9)
+    ax.legend(handles=handles, loc="lower right", framealpha=0.9)
 
 
 def heavy_ball_1d(lr_times_curvature: float, beta: float, steps: int, theta0: float = 1.0) -> Trajectory:
@@ -262,12 +267,12 @@ class RegimeExplorer:
         marks: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         x, y, self.steps = lr_times_curvature, beta, steps
-        figure = Figure(figsize=(11.0, 3.8), dpi=72, layout="constrained")
+        figure = Figure(figsize=(WIDTH, 4.4), layout="constrained")
         self.ax_map, self.ax_path = figure.subplots(1, 2)
         draw_regime_map(self.ax_map, x, y, regimes)
         for label, point in (marks or {}).items():
             self.ax_map.plot(*point, marker="*", color="black", markersize=12, linestyle="none")
-            self.ax_map.annotate(label, point, textcoords="offset points", xytext=(7, -13), fontsize=9)
+            self.ax_map.annotate(label, point, textcoords="offset points", xytext=(7, -15))
         (self.marker,) = self.ax_map.plot([], [], marker="o", color="black", markersize=8, linestyle="none")
         self.ax_path.axhline(0, color="grey", linewidth=0.8)
         (self.path,) = self.ax_path.plot([], [], marker=".", color="tab:orange")
@@ -275,9 +280,9 @@ class RegimeExplorer:
         self.ax_path.set_ylim(-1.5, 1.5)
         self.ax_path.set_xlabel("step t")
         self.ax_path.set_ylabel("θ_t")
-        self.readout = self.ax_path.text(0.98, 0.03, "", transform=self.ax_path.transAxes, ha="right", fontsize=10,
+        self.readout = self.ax_path.text(0.98, 0.03, "", transform=self.ax_path.transAxes, ha="right",
                                          bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9})
-        self.ax_path.set_title("momentum on L = λθ²/2 from θ₀ = 1", fontsize=10)
+        self.ax_path.set_title("momentum on L = λθ²/2 from θ₀ = 1")
         self.live = LiveFigure(figure)
         self.live.animate(self.marker, self.path, self.readout)
 
@@ -313,14 +318,14 @@ def old_velocity_figure(right: object, wrong: object) -> Figure:
     leaves the plot once it swings past |y| = 8.
     """
     right, wrong = np.asarray(right), np.asarray(wrong)
-    fig, ax = plt.subplots(figsize=(8.0, 3.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), layout="constrained")
     ax.plot(right[:, 1], marker=".", label=r"$\theta_{t+1} = \theta_t + v_{t+1}$  (right)")
     ax.plot(wrong[:, 1], marker=".", label=r"$\theta_{t+1} = \theta_t + v_t$  (old velocity: wrong)")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("step t")
     ax.set_ylabel(r"$y_t$, across the valley")
     ax.set_ylim(-8, 8)
-    ax.legend(loc="upper left", fontsize=9)
+    ax.legend(loc="upper left")
     return fig
 
 
@@ -340,7 +345,7 @@ def lookahead_figure(surface: Surface, theta: object, velocity: object, lr: floa
     heavy = ahead - lr * surface.grad(theta)
     nesterov = ahead - lr * surface.grad(ahead)
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.6), layout="constrained")
     draw_contours(ax, surface)
     ax.set_xlim(*(xlim or surface.xlim))
     ax.set_ylim(*(ylim or surface.ylim))
@@ -354,14 +359,14 @@ def lookahead_figure(surface: Surface, theta: object, velocity: object, lr: floa
     arrow(ahead, nesterov, "tab:green")
     ax.plot(*theta, "o", color="black")
     ax.plot(*ahead, "o", color="grey")
-    ax.plot(*heavy, "o", color="tab:orange", label="heavy ball: then −η∇L(θ), the gradient where it was")
+    ax.plot(*heavy, "o", color="tab:orange", label="heavy ball: then −η∇L(θ),\nthe gradient where it was")
     ax.plot(*nesterov, "o", color="tab:green",
-            label="Nesterov: then −η∇L(θ + βv), the gradient where it is going")
-    ax.plot([], [], color="grey", lw=2, label="both: first coast by βv to θ + βv")
+            label="Nesterov: then −η∇L(θ + βv),\nthe gradient where it is going")
+    ax.plot([], [], color="grey", lw=2, label="both: first coast by βv\nto θ + βv")
     ax.annotate("θ", theta, textcoords="offset points", xytext=(-12, 6))
     ax.annotate("θ + βv", ahead, textcoords="offset points", xytext=(-48, -14))
-    ax.legend(loc="lower left", fontsize=8.5, framealpha=0.95)
-    ax.set_title("one step from the same θ and v", fontsize=10)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), labelspacing=1.0)  # beside the map
+    ax.set_title("one step from the same θ and v")
     return fig
 
 
@@ -390,7 +395,7 @@ def kinked_grad(x: object) -> np.ndarray:
 
 def cycle_figure(trajectories: Sequence[Trajectory], steps_shown: int = 60) -> Figure:
     """Left: ``kinked_loss`` and the last three points of each 1-D run. Right: each run's loss per step (log)."""
-    fig, (ax_f, ax_loss) = plt.subplots(1, 2, figsize=(9.0, 3.5), layout="constrained")
+    fig, (ax_f, ax_loss) = plt.subplots(1, 2, figsize=(WIDTH, 4.6), layout="constrained")
     x = np.linspace(-2.5, 3.5, 400)
     ax_f.plot(x, kinked_loss(x), color="black", linewidth=1)
     for edge in (1, 2):
@@ -398,19 +403,19 @@ def cycle_figure(trajectories: Sequence[Trajectory], steps_shown: int = 60) -> F
     for trajectory, color in zip(trajectories, COLORS[1:]):
         last = trajectory.positions[-3:, 0]
         ax_f.plot(last, kinked_loss(last), "o", color=color, markersize=8,
-                  label=f"{trajectory.rule_name}: last 3 points")
+                  label=trajectory.rule_name)
         losses = np.maximum(trajectory.losses[: steps_shown + 1], 1e-16)
         ax_loss.semilogy(np.arange(len(losses)), losses, marker=".", markersize=3, color=color,
                          label=trajectory.rule_name)
     ax_f.set_xlabel("x")
     ax_f.set_ylabel("f(x)")
-    ax_f.set_title("three quadratic pieces (dotted: where they meet)", fontsize=10)
-    ax_f.legend(loc="upper left", fontsize=8.5)
+    ax_f.set_title("three quadratic pieces\n(dotted: where they meet)")
+    ax_f.legend(loc="upper center", title="last 3 points")  # above the bottom of the curve
     ax_loss.set_ylim(1e-16, 1e4)
     ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("f(x_t) − f(0)  (below 1e-16 drawn at 1e-16)")
-    ax_loss.set_title(f"the first {steps_shown} steps", fontsize=10)
-    ax_loss.legend(loc="lower left", fontsize=8.5)
+    ax_loss.set_ylabel("f(x_t) − f(0)\n(below 1e-16 drawn at 1e-16)")
+    ax_loss.set_title(f"the first {steps_shown} steps")
+    ax_loss.legend(loc="lower left")
     return fig
 
 
@@ -420,9 +425,8 @@ def cycle_figure(trajectories: Sequence[Trajectory], steps_shown: int = 60) -> F
 class MomentumRace:
     """Gradient descent, momentum (PyTorch's heavy ball) and Nesterov on one surface, all with the same η.
 
-    Sliders: η (log scale) and β. Left, the paths; right, the loss curves, titled
-    with the number of steps each needs until its loss stays below ``target``
-    (within the ``steps`` shown).
+    Sliders: η (log scale) and β. Left, the paths; right, the loss curves; above both, the figure's title
+    counts the steps each needs until its loss stays below ``target`` (within the ``steps`` shown).
     """
 
     def __init__(self, surface: str = "valley", lr: float = 0.1, beta: float = 0.9, steps: int = 150,
@@ -436,10 +440,10 @@ class MomentumRace:
         # the target as a dotted line (plot, not axhline: autoscaling an empty log axis would warn)
         self.race.ax_loss.plot([0, self.steps], [self.target, self.target], color="grey", linestyle=":",
                                linewidth=1, scalex=False, scaley=False)
-        # The loss panel's title counts the steps (a title never hides a curve). It gets two lines now,
-        # because the layout is computed once, at the first draw, and must leave room for both.
-        self.counts = self.race.ax_loss.title
-        self.counts.set_text("steps to the target\n(filled in by update)")
+        # The figure's title counts the steps (a title never hides a curve; over both panels, three counts fit on
+        # a line). It gets two lines now, because the layout is computed once, at the first draw, and must leave
+        # room for both.
+        self.counts = self.race.live.figure.suptitle("steps to the target\n(filled in by update)")
         self.race.live.animate(self.counts)
         self.status = widgets.HTML()
         self.panel = self.race.live.panel([self.lr_slider, self.beta_slider], self.update, self.status)

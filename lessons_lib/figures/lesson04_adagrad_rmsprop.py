@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from lessons_lib.figures.live import log_slider
 from lessons_lib.figures.plotting import COLORS, major_ticks_only
 from lessons_lib.figures.race import LiveRace, steps_verdict
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.optim import SGD, AdaGrad, AdaGradState, RMSprop, RMSpropState
 from lessons_lib.runner import Trajectory, replay as replay_gradients, run
 from lessons_lib.runner import steps_to_stay_below  # noqa: F401 (the notebook calls it here)
@@ -96,9 +97,9 @@ def step_size_figure(
     """
     references = dict(references or {})
     if accumulators:
-        fig, (ax_acc, ax_step) = plt.subplots(1, 2, figsize=(11.0, 3.8), layout="constrained")
+        fig, (ax_acc, ax_step) = plt.subplots(1, 2, figsize=(WIDTH, 4.4), layout="constrained")
     else:
-        fig, ax_step = plt.subplots(figsize=(7.0, 3.6), layout="constrained")
+        fig, ax_step = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
     for r, color in zip(replays, COLORS):
         t = np.arange(1, len(r.steps) + 1)
         if accumulators:
@@ -109,20 +110,20 @@ def step_size_figure(
                        label=label)
     ax_step.set_xlabel("step t")
     ax_step.set_ylabel("η / (√s + ε)   or   η / (√v + ε)")
-    ax_step.set_title("the effective step size: what multiplies g", fontsize=10)
-    ax_step.legend(fontsize=9, loc="lower left")  # fixed places: "best" would scan every point, slowly
+    ax_step.set_title("the effective step size:\nwhat multiplies g")
+    ax_step.legend(loc="lower left")  # fixed places: "best" would scan every point, slowly
     axes = [ax_step]
     if accumulators:
         ax_acc.set_xlabel("step t")
         ax_acc.set_ylabel("√s  or  √v")
-        ax_acc.set_title("what the rule remembers about g²", fontsize=10)
-        ax_acc.legend(fontsize=9, loc="upper left")
+        ax_acc.set_title("what the rule remembers\nabout g²")
+        ax_acc.legend(loc="upper left")
         axes.append(ax_acc)
     for ax in axes:
         major_ticks_only(ax)
         ax.grid(True, which="major", alpha=0.3)
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title)
     return fig
 
 
@@ -146,18 +147,18 @@ def epsilon_figure(forms: Sequence[tuple[str, float, bool]], g_range: tuple[floa
     ε has taken over. ``mark`` draws a vertical line at one gradient size.
     """
     g = np.geomspace(*g_range, 400)
-    fig, ax = plt.subplots(figsize=(8.0, 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.2), layout="constrained")
     for (label, eps, inside), color, style in zip(forms, COLORS, ("-", "--", "-.", ":")):
         ax.semilogx(g, steady_step_factor(g, eps, inside), color=color, linestyle=style, linewidth=2, label=label)
     if mark is not None:
         ax.axvline(mark, color="grey", linewidth=1, linestyle=":")
-        ax.annotate(f"|g| = {mark:g}", (mark, 0.5), textcoords="offset points", xytext=(4, 0), fontsize=9,
+        ax.annotate(f"|g| = {mark:g}", (mark, 0.5), textcoords="offset points", xytext=(4, 0),
                     color="dimgrey")
     ax.set_ylim(-0.02, 1.08)
     ax.set_xlabel("|g|, the size of the gradient (constant over time)")
     ax.set_ylabel("step / η")
-    ax.set_title("how long a step is once v has settled at g²", fontsize=10)
-    ax.legend(fontsize=9, loc="upper left")
+    ax.set_title("how long a step is once v has settled at g²")
+    ax.legend(loc="upper left")
     major_ticks_only(ax)
     ax.grid(True, which="major", alpha=0.3)
     return fig
@@ -200,7 +201,7 @@ def long_run_figure(losses: Mapping[str, object], band: float | None = None, tar
     (it hops between ±η/2 in every coordinate), ``target`` a dotted line.
     Losses below ``LONG_RUN_FLOOR`` sit on the bottom edge.
     """
-    fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 5.2), layout="constrained")
     for (label, values), color, style in zip(losses.items(), COLORS, ("-", "-", "-", "--", "-.")):
         values = np.maximum(np.asarray(values, dtype=float), LONG_RUN_FLOOR)
         ax.loglog(np.arange(1, len(values)), values[1:], color=color, linestyle=style, linewidth=1.4,
@@ -213,8 +214,9 @@ def long_run_figure(losses: Mapping[str, object], band: float | None = None, tar
     ax.set_ylim(LONG_RUN_FLOOR / 3, 1e3)
     ax.set_xlabel("step t")
     ax.set_ylabel(f"loss (floor {LONG_RUN_FLOOR:g})")
-    ax.set_title(title or "RMSprop on the valley, long runs", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title or "RMSprop on the valley, long runs")
+    # below the axes, in two columns: beside them it would take half the width
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncols=2)
     major_ticks_only(ax)
     ax.grid(True, which="major", alpha=0.3)
     return fig
@@ -225,7 +227,7 @@ def step_sizes_figure(sizes: Mapping[str, object], curvatures: tuple[float, floa
     Right: the two step sizes η/√v_x and η/√v_y of the run named ``title_of_sizes``, on a log axis,
     with lesson 01's stability limits 2/λ_x and 2/λ_y (``curvatures`` = (λ_x, λ_y)) dashed.
     """
-    fig, (ax_ratio, ax_size) = plt.subplots(1, 2, figsize=(9.0, 3.4), layout="constrained")
+    fig, (ax_ratio, ax_size) = plt.subplots(1, 2, figsize=(WIDTH, 4.2), layout="constrained")
     for (label, values), color in zip(sizes.items(), COLORS):
         values = np.asarray(values, dtype=float)
         t = np.arange(1, len(values) + 1)
@@ -234,8 +236,8 @@ def step_sizes_figure(sizes: Mapping[str, object], curvatures: tuple[float, floa
     ax_ratio.set_ylim(0, 6)
     ax_ratio.set_xlabel("step t")
     ax_ratio.set_ylabel("r = (η/√v_x) / (η/√v_y)")
-    ax_ratio.set_title("the ratio of the two step sizes", fontsize=10)
-    ax_ratio.legend(loc="upper right", fontsize=9)
+    ax_ratio.set_title("the ratio of the two step sizes")
+    ax_ratio.legend(loc="upper right")
     values = np.asarray(sizes[title_of_sizes], dtype=float)
     t = np.arange(1, len(values) + 1)
     for k, (name, color) in enumerate((("x", COLORS[2]), ("y", COLORS[3]))):
@@ -244,8 +246,9 @@ def step_sizes_figure(sizes: Mapping[str, object], curvatures: tuple[float, floa
                         label=f"2/λ_{name} = {2 / curvatures[k]:g}")
     ax_size.set_xlabel("step t")
     ax_size.set_ylabel("step size")
-    ax_size.set_title(f"the step sizes themselves ({title_of_sizes.lower()})", fontsize=10)
-    ax_size.legend(loc="lower right", fontsize=8.5, ncol=2)
+    ax_size.set_title(f"the step sizes themselves\n({title_of_sizes.lower()})")
+    # above the curves, under the line at 2/λ_x: the curves cross 2/λ_y at the lower right
+    ax_size.legend(loc="upper left", bbox_to_anchor=(0, 0.93), ncols=2)
     for ax in (ax_ratio, ax_size):
         ax.grid(True, which="major", alpha=0.3)
     return fig
@@ -282,13 +285,15 @@ class AdaptiveRace:
         adagrad_path, rmsprop_path = self.race.paths[1], self.race.paths[2]
         adagrad_path.set(linewidth=6, alpha=0.45, markersize=0, zorder=2.1)
         rmsprop_path.set(linewidth=1.2, zorder=2.3)
-        self._moved_legend = None
+        # one row below both panels, made before the first draw, which fixes the layout
+        self.race.live.figure.legend(self.race.curves, self.labels, loc="outside lower center", ncols=3)
         self.race.ax_loss.plot([0, self.steps], [self.target, self.target], color="grey", linestyle=":",
                                linewidth=1, scalex=False, scaley=False)
-        # top left of the map: the paths of both surfaces head right, away from that corner
+        # top right of the map: the paths of both surfaces start at the lower left and end in the middle
         self.counts = self.race.ax_map.text(
-            0.02, 0.97, "", transform=self.race.ax_map.transAxes, fontsize=9, verticalalignment="top",
-            horizontalalignment="left", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+            0.98, 0.97, "", transform=self.race.ax_map.transAxes, verticalalignment="top",
+            horizontalalignment="right", multialignment="left",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
         self.race.live.animate(self.counts)
         self.status = widgets.HTML()
         self.panel = self.race.live.panel([self.surface_menu, self.lr_slider, self.beta_slider], self.update,
@@ -313,14 +318,11 @@ class AdaptiveRace:
             self.race.set_surface(surface, self.steps)
         trajectories = self.trajectories()
         self.race.show(trajectories)
-        # the race puts its legend at the top right, over AdaGrad's slowly falling curve: lay it out in one row
-        # along the top edge, above every curve. The legend is part of the blitted background, so redo it only
-        # when the race made a new one.
+        # the race puts its legend at the top right, over AdaGrad's slowly falling curve: the figure's legend,
+        # in one row below both panels, names the runners instead. The legend is part of the blitted background.
         legend = self.race.ax_loss.get_legend()
-        if legend is not None and legend is not self._moved_legend:
-            self._moved_legend = self.race.ax_loss.legend(
-                handles=legend.legend_handles, labels=[text.get_text() for text in legend.get_texts()],
-                loc="upper center", ncol=3, fontsize=8, borderaxespad=0.2, columnspacing=1.0, handlelength=1.5)
+        if legend is not None:
+            legend.remove()
             self.race.live.redraw_background()
         lines = [f"steps until the loss stays < {self.target:g}:"]
         for label, trajectory in zip(["gradient descent", "AdaGrad", "RMSprop"], trajectories):

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from lessons_lib.figures.live import LiveFigure, arrange, guarded, log_slider, picture_max_height
 from lessons_lib.figures.plotting import COLORS, major_ticks_only
 from lessons_lib.figures.race import LiveRace
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.optim import SGD, Adam, RMSprop
 from lessons_lib.runner import Trajectory, replay as replay_gradients, run
 from lessons_lib.surfaces import SURFACES, get_surface
@@ -75,7 +76,7 @@ def step_length_figure(curves: Mapping[str, object], title: str = "", ylabel: st
     that height (1: a step of exactly η); None draws none. ``legend_loc`` is a
     matplotlib legend location (a fixed one: "best" would scan every point, slowly).
     """
-    fig, ax = plt.subplots(figsize=(8.0, 3.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.0), layout="constrained")
     for index, (label, values) in enumerate(curves.items()):
         values = np.ravel(values)
         style = "-" if index < 4 else "--"
@@ -89,8 +90,8 @@ def step_length_figure(curves: Mapping[str, object], title: str = "", ylabel: st
     ax.set_xlabel("step t")
     ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=9, loc=legend_loc)
+        ax.set_title(title)
+    ax.legend(loc=legend_loc)
     major_ticks_only(ax)
     ax.grid(True, which="major", alpha=0.3)
     return fig
@@ -106,16 +107,16 @@ def step_bound_figure(trajectory: Trajectory, lr: float) -> Figure:
     steps = np.abs(trajectory.steps) / lr
     grads = np.maximum(np.abs(trajectory.grads), 1e-300)  # log axis: an exact 0 cannot be drawn
 
-    fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(11.0, 3.4), layout="constrained")
+    fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(WIDTH, 4.0), layout="constrained")
     for k, (name, color) in enumerate(zip("xy", COLORS)):
         ax_g.semilogy(t, grads[:, k], color=color, linewidth=1.2, label=f"|g_{name}|")
         ax_s.plot(t, steps[:, k], color=color, linewidth=1.2, label=f"|Δ{name}| / η")
     ax_s.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
-    ax_g.set_title("the gradient, per coordinate", fontsize=10)
-    ax_s.set_title("Adam's step, per coordinate, in units of η", fontsize=10)
+    ax_g.set_title("the gradient, per coordinate")
+    ax_s.set_title("Adam's step, per coordinate,\nin units of η")
     for ax in (ax_g, ax_s):
         ax.set_xlabel("step t")
-        ax.legend(fontsize=9, loc="upper right")
+        ax.legend(loc="upper right")
         ax.grid(True, which="major", alpha=0.3)
     major_ticks_only(ax_g)
     ax_s.set_ylim(0, max(1.25, 1.05 * steps.max()))
@@ -167,7 +168,7 @@ class SignalToNoise:
                                                 style={"description_width": "initial"})
         self.steady_slider = log_slider("steady gradient of b", steady, low, high)
 
-        figure = Figure(figsize=(11.0, 3.8), dpi=72, layout="constrained")
+        figure = Figure(figsize=(WIDTH, 4.4), layout="constrained")
         self.ax_sgd, self.ax_adam = figure.subplots(1, 2)
         self.live = LiveFigure(figure)
         t = np.arange(self.steps + 1)
@@ -185,12 +186,12 @@ class SignalToNoise:
         self.ax_sgd.set_ylim(-0.6 * self.steps, 1.6 * self.steps)
         self.ax_adam.set_ylim(-0.3 * self.steps, 1.15 * self.steps)
         self.ax_sgd.set_ylabel("distance moved / η")
-        self.ax_sgd.legend(fontsize=9, loc="upper left")
+        self.ax_sgd.legend(loc="upper left")
         # the titles say how far each parameter drifts per step; two lines are reserved now,
         # because the layout is computed once, at the first draw
         self.titles = {self.ax_sgd: self.ax_sgd.title, self.ax_adam: self.ax_adam.title}
         for ax, name in ((self.ax_sgd, "SGD"), (self.ax_adam, "Adam")):
-            ax.set_title(f"{name}\n(filled in by update)", fontsize=10)
+            ax.set_title(f"{name}\n(filled in by update)")
             self.live.animate(ax.title)
         self.status = widgets.HTML()
         self.panel = self.live.panel([self.noise_slider, self.steady_slider], self.update, self.status)
@@ -212,7 +213,7 @@ class SignalToNoise:
                 path.set_ydata(moved[:, k])
                 drift.set_ydata(drifts[name][k] * t)
             a, b = moved[-1] / self.steps
-            ax.title.set_text(f"{name}: drift per step, a {a:.3g} η, b {b:.3g} η")
+            ax.title.set_text(f"{name}: drift per step,\na {a:.3g} η, b {b:.3g} η")
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""
@@ -242,7 +243,7 @@ class AdamRace:
     """SGD, Momentum (PyTorch's heavy ball), RMSprop and Adam on a chosen surface.
 
     Controls: the surface; a learning rate per optimizer (log sliders); momentum's β,
-    RMSprop's β, and Adam's β₁ and β₂. The title of the loss panel gives, for each
+    RMSprop's β, and Adam's β₁ and β₂. The title above both panels gives, for each
     runner, its largest step in any one coordinate in units of its own η (a
     diverged run says so instead), with three significant digits (``times_eta``). On the map each
     path ends in a square; the wide, light paths lie under the thin ones (``RACE_PATH_STYLE``).
@@ -267,8 +268,10 @@ class AdamRace:
         }
         self.race = LiveRace(first, list(RACE_LABELS), self.steps)
         self._style_paths()
-        self.readout = self.race.ax_loss.title  # a title never hides a curve
-        self.readout.set_text("largest step in one coordinate, in units of η:\n(filled in by update)")
+        # a title never hides a curve; this one spans both panels: it is too long for one. Two lines are
+        # reserved now, because the layout is computed once, at the first draw.
+        self.readout = self.race.live.figure.suptitle("largest step in one coordinate, in units of η:\n"
+                                                      "(filled in by update)")
         self.race.live.animate(self.readout)
         self.status = widgets.HTML()
 

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from lessons_lib.data import Dataset
 from lessons_lib.figures.live import LiveFigure, log_slider
 from lessons_lib.figures.plotting import COLORS, major_ticks_only
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.mlp import MLP
 from lessons_lib.optim import Adam
 from lessons_lib.runner import ewma
@@ -51,7 +52,7 @@ def ewma_figure(signal: object, mean: float, betas: Sequence[float]) -> Figure:
     t = np.arange(1, len(signal) + 1)
     columns = 2 if len(betas) > 1 else 1
     rows = -(-len(betas) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(11.0, 3.0 * rows), layout="constrained", sharex=True,
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 3.3 * rows), layout="constrained", sharex=True,
                              sharey=True, squeeze=False)
     low, high = np.percentile(signal, [1, 99])
     for ax, beta in zip(axes.flat, betas):
@@ -60,7 +61,7 @@ def ewma_figure(signal: object, mean: float, betas: Sequence[float]) -> Figure:
         ax.plot(t, ewma(signal, beta), color=UNCORRECTED, linewidth=2, label="average from 0: m_t")
         ax.plot(t, ewma(signal, beta, bias_correction=True), color=CORRECTED, linewidth=2,
                 label="corrected: m_t / (1 − βᵗ)")
-        ax.set_title(f"β = {beta:g}   (about 1/(1 − β) = {1 / (1 - beta):.0f} values averaged)", fontsize=10)
+        ax.set_title(f"β = {beta:g}\n(about 1/(1 − β) = {1 / (1 - beta):.0f} values averaged)")
         ax.set_ylim(min(low, 0) - 0.2, high + 0.2)
     for ax in axes.flat[len(betas):]:
         ax.set_visible(False)
@@ -68,7 +69,7 @@ def ewma_figure(signal: object, mean: float, betas: Sequence[float]) -> Figure:
         ax.set_xlabel("step t")
     for ax in axes[:, 0]:
         ax.set_ylabel("value")
-    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=4, fontsize=9)
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
     return fig
 
 
@@ -96,7 +97,7 @@ def inflation_figure(beta1s: Sequence[float], beta2s: Sequence[float], steps: in
     they are drawn as dots over the curve they should sit on.
     """
     t = np.unique(np.geomspace(1, steps, 600).round())
-    fig, axes = plt.subplots(1, len(beta1s), figsize=(5.5 * len(beta1s), 3.8), layout="constrained", sharey=True,
+    fig, axes = plt.subplots(1, len(beta1s), figsize=(WIDTH, 4.2), layout="constrained", sharey=True,
                              squeeze=False)
     for ax, beta1 in zip(axes[0], beta1s):
         for beta2, color in zip(beta2s, BETA2_COLORS):
@@ -105,15 +106,16 @@ def inflation_figure(beta1s: Sequence[float], beta2s: Sequence[float], steps: in
                 at, ratios = measured[(beta1, beta2)]
                 ax.loglog(at, ratios, "o", color="black", markersize=4, markerfacecolor="none")
         ax.axhline(1, color="grey", linewidth=1, linestyle=":")
-        ax.set_title(f"β₁ = {beta1:g}", fontsize=10)
+        ax.set_title(f"β₁ = {beta1:g}")
         ax.set_xlabel("step t")
         ax.grid(True, which="major", alpha=0.3)
         major_ticks_only(ax)
     axes[0, 0].set_ylabel("uncorrected step / corrected step")
-    axes[0, 0].legend(fontsize=9, loc="upper right")
-    if measured:
-        axes[0, -1].plot([], [], "o", color="black", markerfacecolor="none", label="measured with lessons_lib.Adam")
-        axes[0, -1].legend(fontsize=9, loc="upper right")
+    axes[0, 0].legend(loc="upper right")  # where the curves of the first panel have fallen back to 1
+    if measured:  # the last panel names the circles only: the colours are those of the first
+        (circle,) = axes[0, -1].plot([], [], "o", color="black", markerfacecolor="none",
+                                     label="measured with lessons_lib.Adam")
+        axes[0, -1].legend(handles=[circle], loc="upper right")
     return fig
 
 
@@ -269,7 +271,7 @@ def early_loss_figure(record: GridRecord, cells: Sequence[Mapping[str, float]], 
     total = record.batch_losses.shape[-1]
     steps = total if steps is None else min(steps, total)
     t = np.arange(1, steps + 1)
-    fig, axes = plt.subplots(1, len(cells), figsize=(11.0, 3.6), layout="constrained", sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(cells), figsize=(WIDTH, 4.8), layout="constrained", sharey=True, squeeze=False)
     highest = 0.0
     for ax, cell in zip(axes[0], cells):
         for flag, color, name in ((False, UNCORRECTED, "without correction"), (True, CORRECTED, "with correction")):
@@ -281,13 +283,14 @@ def early_loss_figure(record: GridRecord, cells: Sequence[Mapping[str, float]], 
         ax.axhline(record.start_loss.mean(), color="black", linestyle=":", linewidth=1, label="loss at the start")
         if record.steps_per_epoch < steps:
             ax.axvline(record.steps_per_epoch, color="grey", linewidth=1, label="end of epoch 1")
-        ax.set_title(f"β₁ = {cell['beta1']:g}, β₂ = {cell['beta2']:g}, η = {cell['lr']:g}", fontsize=10)
+        ax.set_title(f"β₁ = {cell['beta1']:g}, β₂ = {cell['beta2']:g}\nη = {cell['lr']:g}")
         ax.set_xlabel("step t")
         ax.set_xlim(0, steps)
         major_ticks_only(ax)
     axes[0, 0].set_ylim(lowest, 2 * highest if highest > lowest else 10 * lowest)  # the panels share it
     axes[0, 0].set_ylabel("minibatch loss")
-    axes[0, 0].legend(fontsize=8, loc="upper right")
+    # below the panels, in two rows: inside one, the legend would hide curves
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
     return fig
 
 
@@ -310,7 +313,7 @@ class EWMAExplorer:
         self.draws = np.random.default_rng(seed).standard_normal(self.steps)
         self.t = np.arange(1, self.steps + 1)
 
-        figure = Figure(figsize=(11.0, 3.8), dpi=72, layout="constrained")
+        figure = Figure(figsize=(WIDTH, 4.6), layout="constrained")
         ax = figure.subplots()
         ax.axhline(self.mean, color="black", linestyle="--", linewidth=1, label=f"true mean {self.mean:g}")
         (self.dots,) = ax.plot([], [], ".", color=SIGNAL, markersize=4, label="signal x_t")
@@ -318,13 +321,14 @@ class EWMAExplorer:
                                    label="expected average from 0: (1 − βᵗ)·mean")
         (self.plain,) = ax.plot([], [], color=UNCORRECTED, linewidth=2, label="average from 0: m_t")
         (self.corrected,) = ax.plot([], [], color=CORRECTED, linewidth=2, label="corrected: m_t / (1 − βᵗ)")
-        self.readout = ax.set_title(" ", fontsize=10)  # the title is the readout: it never hides a curve
+        # the title is the readout: it never hides a curve (two lines reserved: the layout is fixed at the first draw)
+        self.readout = ax.set_title(" \n ")
         spread = 2.5 * self.NOISE_MAX
         ax.set_xlim(0, self.steps)
         ax.set_ylim(min(0.0, self.mean) - spread, max(0.0, self.mean) + spread)
         ax.set_xlabel("step t")
         ax.set_ylabel("value")
-        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
+        figure.legend(loc="outside lower center", ncols=2)  # below the axes: beside them it takes a third
         self.live = LiveFigure(figure)
         self.live.animate(self.dots, self.expected, self.plain, self.corrected, self.readout)
 
@@ -348,7 +352,7 @@ class EWMAExplorer:
         self.plain.set_data(self.t, ewma(signal, beta))
         self.corrected.set_data(self.t, ewma(signal, beta, bias_correction=True))
         weights = ",   ".join(f"t = {t}: {beta**t:.2f}" for t in (1, 10, 50))
-        self.readout.set_text(f"weight the average still gives its zero start, βᵗ:   {weights}")
+        self.readout.set_text(f"weight the average still gives its zero start, βᵗ:\n{weights}")
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""
@@ -372,7 +376,7 @@ class EarlyLossLab:
         t = np.arange(1, self.steps + 1)
         self.t = t
 
-        figure = Figure(figsize=(11.0, 4.0), dpi=72, layout="constrained")
+        figure = Figure(figsize=(WIDTH, 5.2), layout="constrained")
         ax_factor, ax_loss = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
         ax_factor.axhline(1, color="grey", linewidth=1, linestyle=":")
         (self.factor_line,) = ax_factor.semilogy([], [], color=UNCORRECTED, linewidth=2)
@@ -380,18 +384,18 @@ class EarlyLossLab:
         ax_factor.set_ylim(0.01, 300)
         ax_factor.set_xlabel("step t")
         ax_factor.set_ylabel("(1 − β₁ᵗ) / √(1 − β₂ᵗ)")
-        # The titles are the readouts: a title never hides a curve.
-        self.factor_text = ax_factor.set_title(" \n ", fontsize=10)
+        # The titles are the readouts: a title never hides a curve. Their lines are reserved now: the layout is
+        # fixed at the first draw.
+        self.factor_text = ax_factor.set_title(" \n \n ")
         (self.plain_line,) = ax_loss.semilogy([], [], color=UNCORRECTED, linewidth=1.5, label="without correction")
         (self.corrected_line,) = ax_loss.semilogy([], [], color=CORRECTED, linewidth=1.5, label="with correction")
         self.start_line = ax_loss.axhline(1, color="black", linestyle=":", linewidth=1, label="loss at the start")
         ax_loss.set_xlim(0, self.steps)
         ax_loss.set_ylim(1e-3, 1e5)
-        ax_loss.set_xlabel(f"step t   (Adam on the digits network, {self.epochs} epochs of {self.steps // self.epochs} "
-                           f"steps, seed {seed})")
-        ax_loss.set_ylabel("minibatch loss")
-        ax_loss.legend(fontsize=9, loc="upper right")
-        self.loss_text = ax_loss.set_title(" \n ", fontsize=10)
+        ax_loss.set_xlabel(f"step t   ({self.epochs} epochs of {self.steps // self.epochs} steps, seed {seed})")
+        ax_loss.set_ylabel("minibatch loss (digits network)")
+        figure.legend(loc="outside lower center", ncols=3)  # below the panels: inside, over the curves
+        self.loss_text = ax_loss.set_title(" \n \n \n ")
         for ax in (ax_factor, ax_loss):
             major_ticks_only(ax)
         self.live = LiveFigure(figure)
@@ -422,8 +426,8 @@ class EarlyLossLab:
         self.factor_line.set_data(self.t, factor)
         peak = int(np.argmax(factor))
         self.factor_text.set_text(f"uncorrected step ÷ corrected step\nat t = 1: {factor[0]:.3g},   "
-                                  f"largest: {factor[peak]:.3g} at t = {peak + 1},   "
-                                  f"at t = {self.steps}: {factor[-1]:.3g}")
+                                  f"at t = {self.steps}: {factor[-1]:.3g}\n"
+                                  f"largest: {factor[peak]:.3g} at t = {peak + 1}")
         record = self.run()
         corrected, plain = record.batch_losses[:, 0]
         self.corrected_line.set_data(self.t, corrected)
@@ -432,8 +436,8 @@ class EarlyLossLab:
         spikes = record.early_spike()[:, 0]
         errors = record.val_error[:, 0, -1]
         self.loss_text.set_text(
-            f"largest loss in epoch 1: {_times(spikes[0])} the start with correction, {_times(spikes[1])} without\n"
-            f"validation error after {self.epochs} epochs: {_percent(errors[0])} with correction, "
+            f"largest loss in epoch 1:\n{_times(spikes[0])} the start with correction, {_times(spikes[1])} without\n"
+            f"validation error after {self.epochs} epochs:\n{_percent(errors[0])} with correction, "
             f"{_percent(errors[1])} without")
 
     def snapshot(self) -> StaticImage:

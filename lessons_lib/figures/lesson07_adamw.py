@@ -32,8 +32,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from lessons_lib.figures.live import log_slider
-from lessons_lib.figures.plotting import COLORS, draw_contours, plot_race
+from lessons_lib.figures.plotting import COLORS, RACE_FIGSIZE, draw_contours, plot_race
 from lessons_lib.figures.race import LiveRace
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.optim import Adam, AdamW
 from lessons_lib.runner import Trajectory, replay, run
 from lessons_lib.surfaces import Surface
@@ -94,6 +95,8 @@ def plot_paths(trajectories: Sequence[Trajectory], marks: Mapping[str, object] |
     """``plot_race`` on the shifted valley, with θ = 0 marked (+) and ``marks`` (label → point) as ◆.
 
     Mark k gets the colour of trajectory k + 1 (the first trajectory is the run without decay).
+    The legend goes below both panels (on the map it would hide paths), three to a row, or two
+    when there are more than three; the figure grows by its rows.
     """
     fig = plot_race(SHIFTED_VALLEY, trajectories)
     ax = fig.axes[0]
@@ -101,7 +104,11 @@ def plot_paths(trajectories: Sequence[Trajectory], marks: Mapping[str, object] |
     for (label, point), color in zip((marks or {}).items(), COLORS[1:]):
         ax.plot(*point, marker="D", markersize=8, markerfacecolor="none", markeredgewidth=2, color=color,
                 linestyle="none", label=label)
-    ax.legend(loc="lower right", fontsize=8.5)
+    ax.get_legend().remove()
+    handles, labels = ax.get_legend_handles_labels()
+    columns = 3 if len(labels) <= 3 else 2
+    fig.legend(handles, labels, loc="outside lower center", ncols=columns)
+    fig.set_size_inches(RACE_FIGSIZE[0], RACE_FIGSIZE[1] + 0.3 * -(-len(labels) // columns))
     return fig
 
 
@@ -123,7 +130,7 @@ def box_figure(positions: Mapping[float, object]) -> Figure:
 
     Long runs are drawn from their first 500 steps and 500 more spaced evenly on a log scale of t.
     """
-    fig, (ax_map, ax_gap) = plt.subplots(1, 2, figsize=(9.0, 4.2), layout="constrained",
+    fig, (ax_map, ax_gap) = plt.subplots(1, 2, figsize=(WIDTH, 4.6), layout="constrained",
                                          gridspec_kw={"width_ratios": [1.0, 1.15]})
     wide = replace(SHIFTED_VALLEY, xlim=(-5.8, 5.8), ylim=(-5.8, 5.8))  # room for the box of λ = 0.2
     draw_contours(ax_map, wide)  # marks the minimum of L with ★
@@ -148,12 +155,11 @@ def box_figure(positions: Mapping[float, object]) -> Figure:
         ax_gap.loglog(keep[1:], gap[1:], color=color, label=f"λ = {lam:g}, box 1/λ = {edge:g}")
     ax_map.set_xlabel("x")
     ax_map.set_ylabel("y")
-    ax_map.set_title("paths, boxes ‖θ‖∞ ≤ 1/λ (dashed), box points (◆)", fontsize=10)
-    ax_map.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    ax_map.set_title("paths, boxes ‖θ‖∞ ≤ 1/λ (dashed),\nbox points (◆)")  # λ: the legend on the right
     ax_gap.set_xlabel("step t")
     ax_gap.set_ylabel("max_i |θ_i − box point_i|")
-    ax_gap.set_title("distance to the minimum of L inside the box", fontsize=10)
-    ax_gap.legend(loc="lower left", fontsize=8.5)
+    ax_gap.set_title("distance to the minimum of L\ninside the box")
+    ax_gap.legend(loc="lower left")
     ax_gap.grid(True, which="major", alpha=0.3)
     return fig
 
@@ -181,7 +187,7 @@ def shrink_figure(replays: Mapping[str, np.ndarray], scales: Sequence[float], lr
 
     The dashed line is (1 − ηλ)^t, what decoupled decay alone does to a weight.
     """
-    fig, axes = plt.subplots(1, len(replays), figsize=(5.5 * len(replays), 3.6), layout="constrained", sharey=True)
+    fig, axes = plt.subplots(1, len(replays), figsize=(WIDTH, 4.2), layout="constrained", sharey=True)
     axes = np.atleast_1d(axes)
     for ax, (label, means) in zip(axes, replays.items()):
         t = np.arange(len(means))
@@ -190,10 +196,11 @@ def shrink_figure(replays: Mapping[str, np.ndarray], scales: Sequence[float], lr
         ax.plot(t, (1 - lr * lam) ** t, color="black", linestyle="--", linewidth=1, label="(1 − ηλ)ᵗ")
         ax.axhline(0, color="grey", linewidth=0.6)
         ax.set_xlabel("step t")
-        ax.set_title(label, fontsize=10)
+        ax.set_title(label)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("mean θ of the group (all start at 1)")
-    axes[0].legend(fontsize=9, loc="center right")
+    # in the last panel, at the top right: every curve there has fallen from 1 by then
+    axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="upper right")
     return fig
 
 
@@ -227,7 +234,7 @@ def shrink_by_bin_figure(history: object, ratios: Mapping[str, object], history_
     half as large as without any decay.
     """
     history = np.asarray(history, dtype=float)
-    fig, ax = plt.subplots(figsize=(9.0, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.2), layout="constrained")
     width = 0.8 / len(ratios)
     x = np.arange(history.size)
     for k, ((label, values), color) in enumerate(zip(ratios.items(), COLORS[1:])):
@@ -237,8 +244,8 @@ def shrink_by_bin_figure(history: object, ratios: Mapping[str, object], history_
     ax.set_xlabel(f"bin (1 = smallest gradient history) and its median {history_label}")
     ax.set_ylabel("RMS weight: decayed / no decay")
     ax.set_ylim(0, 1.1)
-    ax.set_title("how much each bin of first-layer weights shrank, at matched total norm", fontsize=10)
-    ax.legend(fontsize=9, loc="upper left")
+    ax.set_title("how much each bin of first-layer weights shrank, at matched total norm")
+    ax.legend(loc="upper left")
     ax.grid(True, axis="y", alpha=0.3)
     return fig
 
@@ -303,7 +310,8 @@ class DecayRace:
 
     Sliders: λ and η (log scales). On the map: the paths, the origin (+), the
     minimum of L (★) and the minimum of L + (λ/2)‖θ‖², the L2 optimum (◆).
-    A box gives where each decayed run ends after ``steps`` steps.
+    The title above both panels gives where each decayed run ends after ``steps``
+    steps; a legend below both panels names the runners.
     """
 
     LAM_RANGE = (0.01, 1.0)
@@ -315,21 +323,25 @@ class DecayRace:
         self.lr_slider = log_slider("learning rate η", lr, *self.LR_RANGE)
 
         self.race = LiveRace(SHIFTED_VALLEY, list(RACE_LABELS), self.steps)
-        ax = self.race.ax_map
+        figure, ax = self.race.live.figure, self.race.ax_map
         ax.plot([0], [0], marker="+", color="black", markersize=12, markeredgewidth=1.5, linestyle="none")
         (self.optimum,) = ax.plot([], [], marker="D", markersize=8, markerfacecolor="none", markeredgewidth=2,
                                   color=COLORS[1], linestyle="none")
         self.ends = [ax.plot([], [], marker="s", markersize=7, color=color, linestyle="none")[0]
                      for color in COLORS[1:3]]
+        # The marks are named at the lower right of the map, where no path goes: they start at the lower left
+        # and head up to the right. The runners are named below both panels, and the title gives the end
+        # points (two lines reserved). Both are made before the first draw, which fixes the layout.
         ax.legend(handles=[Line2D([], [], marker="*", color="black", markersize=10, linestyle="none"),
                            Line2D([], [], marker="D", markerfacecolor="none", markeredgewidth=2, color=COLORS[1],
                                   linestyle="none"),
                            Line2D([], [], marker="+", color="black", markersize=10, linestyle="none"),
                            Line2D([], [], marker="s", color="grey", linestyle="none")],
-                  labels=["minimum of L", "L2 optimum: min of L + (λ/2)‖θ‖²", "θ = 0", "end of a decayed run"],
-                  loc="lower right", fontsize=8.5, framealpha=0.9)
-        self.readout = ax.text(0.02, 0.97, "", transform=ax.transAxes, fontsize=9, verticalalignment="top",
-                               family="monospace", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+                  labels=["minimum of L", "L2 optimum", "θ = 0", "end of a decayed run"],
+                  loc="lower right", framealpha=0.9)
+        figure.legend(self.race.curves, RACE_LABELS, loc="outside lower center", ncols=2)
+        figure.set_size_inches(WIDTH, 4.8)
+        self.readout = figure.suptitle("after … steps:\n(filled in by update)")
         self.race.live.animate(self.optimum, *self.ends, self.readout)
         self.status = widgets.HTML()
         self.panel = self.race.live.panel([self.lam_slider, self.lr_slider], self.update, self.status)
@@ -349,15 +361,20 @@ class DecayRace:
         """Re-run, redraw the paths, move the L2 optimum and the end marks, write where the runs end."""
         trajectories = self.trajectories()
         self.race.show(trajectories)
+        legend = self.race.ax_loss.get_legend()  # the race's own, over the curves: the figure's names them
+        if legend is not None:
+            legend.remove()
+            self.race.live.redraw_background()
         optimum = l2_optimum(self.lam_slider.value)
         self.optimum.set_data([optimum[0]], [optimum[1]])
-        lines = [f"after {self.steps} steps (λ = {self.lam_slider.value:.3g}, η = {self.lr_slider.value:.3g}):"]
+        parts = []
         for trajectory, end, name in zip(trajectories[1:], self.ends, ("Adam + L2", "AdamW")):
             x, y = trajectory.positions[-1]
             end.set_data([x], [y])
-            lines.append(f"{name:<12}({x:5.2f}, {y:5.2f})")
-        lines.append(f"{'L2 optimum':<12}({optimum[0]:5.2f}, {optimum[1]:5.2f})")
-        self.readout.set_text("\n".join(lines))
+            parts.append(f"{name} at ({x:.2f}, {y:.2f})")
+        parts.append(f"L2 optimum ({optimum[0]:.2f}, {optimum[1]:.2f})")
+        self.readout.set_text(f"after {self.steps} steps (λ = {self.lam_slider.value:.3g}, "
+                              f"η = {self.lr_slider.value:.3g}):\n" + "  ·  ".join(parts))
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""

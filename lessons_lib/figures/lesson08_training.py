@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 from lessons_lib.data import Dataset
 from lessons_lib.figures.live import LiveFigure, log_slider
 from lessons_lib.figures.plotting import COLORS, draw_lr_sweep, log_axis
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.mlp import MLP
 from lessons_lib.schedules import Constant, Cosine, Exponential, Schedule, StepDecay, WarmupCosine
 from lessons_lib.training import TrainingRecord, train
@@ -52,6 +53,9 @@ AXIS_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 #: Losses above this are drawn at the top edge of the search figure, as "off the chart".
 SEARCH_LOSS_TOP = 10.0
+
+#: Blank rows (in image pixels) above each row of digits in ``plot_digits``, for the labels.
+DIGIT_ROW_GAP = 3
 
 #: The clipping choices of ``LearningRateLab`` (None: no clipping).
 CLIP_CHOICES = (("off", None), ("3", 3.0), ("1", 1.0), ("0.3", 0.3), ("0.1", 0.1), ("0.05", 0.05))
@@ -98,20 +102,28 @@ def _in_notebook() -> bool:
 # --- the data ------------------------------------------------------------------------------------
 
 
-def plot_digits(X: np.ndarray, y: np.ndarray, count: int = 12) -> Figure:
-    """The first ``count`` images of ``X`` (rows of 64 pixels, shown as 8 × 8) side by side, labelled.
+def plot_digits(X: np.ndarray, y: np.ndarray, count: int = 12, per_row: int = 6) -> Figure:
+    """The first ``count`` images of ``X`` (rows of 64 pixels, shown as 8 × 8) side by side, labelled;
+    ``per_row`` to a row, so that each image is about 1.3 inches wide (legible on a projector).
 
-    The images are pasted into one picture with a blank column between them
-    (one ``imshow``, much faster to draw than an axes per image).
+    The images are pasted into one picture with a blank column between them, and
+    ``DIGIT_ROW_GAP`` blank rows between rows of images for the labels (one
+    ``imshow``, much faster to draw than an axes per image).
     """
     images = X[:count].reshape(count, 8, 8)
-    gap = np.full((count, 8, 1), np.nan)  # NaN is drawn blank
-    strip = np.concatenate([images, gap], axis=2).transpose(1, 0, 2).reshape(8, count * 9)[:, :-1]
-    fig, ax = plt.subplots(figsize=(0.7 * count, 1.1), layout="constrained")
-    ax.imshow(strip, cmap="gray_r")
+    cols, rows = min(count, per_row), -(-count // per_row)
+    picture = np.full((rows * (8 + DIGIT_ROW_GAP) - DIGIT_ROW_GAP, cols * 9 - 1), np.nan)  # NaN is drawn blank
+    for i, image in enumerate(images):
+        top, left = (i // cols) * (8 + DIGIT_ROW_GAP), (i % cols) * 9
+        picture[top:top + 8, left:left + 8] = image
+    width = min(WIDTH, 1.4 * cols)
+    height = width * (picture.shape[0] + DIGIT_ROW_GAP) / picture.shape[1]
+    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    ax.imshow(picture, cmap="gray_r")
     for i, label in enumerate(y[:count]):
-        ax.text(9 * i + 3.5, -1.0, str(label), ha="center", va="bottom", fontsize=10)
-    ax.set_ylim(7.5, -2.8)
+        ax.text(9 * (i % cols) + 3.5, (i // cols) * (8 + DIGIT_ROW_GAP) - 1.0, str(label), ha="center",
+                va="bottom")
+    ax.set_ylim(picture.shape[0] - 0.5, -DIGIT_ROW_GAP + 0.2)
     ax.set_axis_off()
     return fig
 
@@ -135,7 +147,7 @@ def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]],
     learning rate, for a schedule).
     """
     lrs = np.asarray(lrs, dtype=float)
-    fig, ax = plt.subplots(figsize=(8.0, 4.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.8), layout="constrained")
     for (label, records), color in zip(search.items(), COLORS):
         losses = np.array([final_validation_loss(r) for r in records])
         draw_lr_sweep(ax, lrs, losses, label, color, top=SEARCH_LOSS_TOP)
@@ -144,19 +156,18 @@ def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]],
     ax.set_ylim(top=SEARCH_LOSS_TOP * 1.4)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("validation loss after training")
-    ax.set_title(f"the search (○ the chosen value; ▲ loss above {SEARCH_LOSS_TOP:g} or diverged)",
-                 fontsize=10)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.set_title(f"the search\n(○ the chosen value; ▲ loss above {SEARCH_LOSS_TOP:g} or diverged)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
 def plot_loss_curves(runs: Mapping[str, Sequence[TrainingRecord]]) -> Figure:
-    """Training loss (left) and validation loss (right) per epoch, one colour per optimizer.
+    """Training loss (left) and validation loss (right) per epoch, one colour per optimizer (legend below both).
 
     ``runs`` maps an optimizer's name to its runs (one per seed, all with the
     same number of epochs); each line is their mean, on a log scale.
     """
-    fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(11.0, 4.0), layout="constrained", sharey=True)
+    fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(WIDTH, 5.0), layout="constrained", sharey=True)
     for (label, records), color in zip(runs.items(), COLORS):
         epochs = np.arange(records[0].epochs_run + 1)
         ax_train.plot(epochs, np.mean([r.train_loss for r in records], axis=0), color=color, label=label)
@@ -164,9 +175,9 @@ def plot_loss_curves(runs: Mapping[str, Sequence[TrainingRecord]]) -> Figure:
     for ax, part in ((ax_train, "training"), (ax_val, "validation")):
         log_axis(ax)
         ax.set_xlabel("epoch")
-        ax.set_title(f"{part} loss", fontsize=10)
-    ax_train.set_ylabel("mean cross-entropy (mean over seeds)")
-    ax_val.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+        ax.set_title(f"{part} loss")
+    ax_train.set_ylabel("mean cross-entropy\n(mean over seeds)")
+    fig.legend(*ax_val.get_legend_handles_labels(), loc="outside lower center", ncols=4)
     return fig
 
 
@@ -191,7 +202,7 @@ def plot_schedules(
     top = max(float(values.max()) for _, values in curves)
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.0, 3.5), layout="constrained")
+        _, ax = plt.subplots(figsize=(WIDTH, 4.2), layout="constrained")
     t = np.arange(steps)
     for label, values in curves:
         ax.plot(t, values, label=label)
@@ -202,7 +213,7 @@ def plot_schedules(
     ax.set_xlim(0, steps - 1 if steps > 1 else 1)
     ax.set_xlabel("update t")
     ax.set_ylabel("learning rate η_t")
-    ax.legend(fontsize=9)
+    ax.legend()
     return ax
 
 
@@ -229,7 +240,7 @@ class ScheduleShaper:
     slider); the number of updates T; the warm-up steps W; the step size and γ
     of step decay; γ of exponential decay; η_min as a fraction of η (cosine
     schedules); a log scale for the learning rate. Controls that the chosen
-    kind does not use are greyed out. The curve shows updates 0 … T − 1, the
+    kind does not use are folded away (hidden, not greyed out). The curve shows updates 0 … T − 1, the
     learning rates a run of T updates uses; the title shows the call to
     ``lessons_lib.schedules`` that gives them (``schedule()`` returns it).
 
@@ -285,17 +296,23 @@ class ScheduleShaper:
             "warm-up + cosine": (self.warmup_steps, self.min_lr_fraction),
         }
 
-        figure = Figure(figsize=(7.5, 3.4), dpi=72, layout="constrained")
-        # Room on the sides: the layout is computed once, and a log axis's labels (10⁻⁴) are wider.
+        # Short: on a projector's column (673 CSS px) the controls take three rows, and the picture must fit
+        # under them (tests/test_projector.py).
+        figure = Figure(figsize=(WIDTH, 3.2), layout="constrained")
         figure.get_layout_engine().set(w_pad=0.2)
         self.ax = figure.subplots()
         (self.curve,) = self.ax.plot([], [], color=COLORS[0], linewidth=2)
         self.warmup_end = self.ax.axvline(0, color="grey", linestyle=":", linewidth=1)
         self.ax.set_xlabel("update t")
         self.ax.set_ylabel("learning rate η_t")
+        # The layout is computed once, at the first draw: the label stands where a log axis's tick labels
+        # (10⁻⁹, wider than the linear ones) leave it room, so the layout keeps that room.
+        self.ax.yaxis.set_label_coords(-0.085, 0.5)
         # The title shows the call and a few values. It gets two lines now, because the layout is
         # computed once, at the first draw, and must leave room for both.
-        self.title = self.ax.set_title("the schedule\n(filled in by update)", fontsize=10)
+        # y fixed (not placed by matplotlib at each draw): always above the power of ten at the top left
+        # ("1e−2", linear axis), which would otherwise push a long title up, out of the fixed layout.
+        self.title = self.ax.set_title("the schedule\n(filled in by update)", y=1.08)
         self.live = LiveFigure(figure)
         self.live.animate(self.curve, self.warmup_end, self.title)
         self.status = widgets.HTML()
@@ -318,8 +335,7 @@ class ScheduleShaper:
     def update(self) -> None:
         """Compute the schedule, set the curve, and rescale the axes if they must change."""
         kind = self.kind.value
-        for control in self.specific:  # hidden (folded away) and disabled when this kind does not use it
-            control.disabled = control not in self.uses[kind]
+        for control in self.specific:  # folded away (hidden, never disabled) when this kind does not use it
             control.layout.display = "" if control in self.uses[kind] else "none"
         schedule = self.schedule()
         total = self.total_steps.value
@@ -372,24 +388,23 @@ def plot_schedule_runs(runs: Mapping[str, TrainingRecord],
                        reference: tuple[str, TrainingRecord] | None = None) -> Figure:
     """Runs with different learning-rate schedules, update by update: η_t (top) and the minibatch loss (below).
 
-    Top: the learning rate of every update, one colour per run; ``reference`` (a
+    Top: the learning rate of every update, one colour per run (legend above the curves); ``reference`` (a
     label and a run: the constant schedule, which comes first in ``plot_schedules``)
     dashed in black, and the runs in ``plot_schedules``' colours from the second on.
-    Below: one panel per run, its minibatch loss at every update in colour over the
+    Below: one panel per run, stacked, its minibatch loss at every update in colour over the
     reference's in grey, on a log scale. The last epoch is shaded, and each
     panel's title gives the spread there (the standard deviation of that epoch's
     minibatch losses), for the run and for the reference.
     """
     records = list(runs.items())
-    ncols = 2
-    nrows = -(-len(records) // ncols)
-    fig = plt.figure(figsize=(8.5, 2.3 + 2.0 * nrows), layout="constrained")
-    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=(1.1, *[1.0] * nrows))
-    ax_lr = fig.add_subplot(grid[0, :])
+    nrows = len(records)  # one panel a row: a run's one-line title needs the figure's width
+    fig = plt.figure(figsize=(WIDTH, 3.0 + 1.9 * nrows), layout="constrained")
+    grid = fig.add_gridspec(nrows + 1, 1, height_ratios=(1.5, *[1.0] * nrows))
+    ax_lr = fig.add_subplot(grid[0])
     panels: list[Axes] = []
     for i in range(len(records)):
         share = {"sharex": ax_lr} if not panels else {"sharex": ax_lr, "sharey": panels[0]}
-        panels.append(fig.add_subplot(grid[1 + i // ncols, i % ncols], **share))
+        panels.append(fig.add_subplot(grid[1 + i], **share))
 
     def spread(record: TrainingRecord) -> float:
         return float(np.std(record.batch_losses[-record.steps_per_epoch:]))
@@ -405,22 +420,22 @@ def plot_schedule_runs(runs: Mapping[str, TrainingRecord],
             title += f" (grey: {spread(ref):.3f})"
         ax.plot(steps, record.batch_losses, color=color, linewidth=0.9)
         ax.axvspan(record.steps_run - record.steps_per_epoch, record.steps_run - 1, color="0.93", zorder=0)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
         log_axis(ax)
     if reference is not None:
         ref_label, ref = reference
         ax_lr.plot(np.arange(ref.steps_run), ref.lrs, color="black", linestyle="--", label=ref_label)
     everything = records + ([reference] if reference is not None else [])
-    ax_lr.set_ylim(0, 1.15 * max(float(np.max(record.lrs)) for _, record in everything))
+    ax_lr.set_ylim(0, 1.6 * max(float(np.max(record.lrs)) for _, record in everything))  # the legend on top
     ax_lr.set_ylabel("learning rate η_t")
-    ax_lr.legend(loc="center right", fontsize=8)
-    ax_lr.set_title(f"grey in the panels below: {reference[0]}; shaded: the last epoch" if reference else
-                    "shaded below: the last epoch", fontsize=9)
-    for i, ax in enumerate(panels):
-        if i % ncols == 0:
-            ax.set_ylabel("minibatch loss")
-        if i >= len(panels) - ncols:
-            ax.set_xlabel("update t")
+    ax_lr.legend(loc="upper center", ncols=3)
+    ax_lr.set_title(f"grey in the panels below: {reference[0]}\nshaded: the last epoch" if reference else
+                    "shaded below: the last epoch")
+    for ax in panels:
+        ax.set_ylabel("minibatch loss")
+        if ax is not panels[-1]:
+            ax.tick_params(labelbottom=False)
+    panels[-1].set_xlabel("update t")
     return fig
 
 
@@ -433,7 +448,7 @@ def plot_clipping(runs: Mapping[str, TrainingRecord], clip_norm: float, ceiling:
     dotted line on the left.
     """
     records = dict(runs)
-    fig, (ax_norm, ax_loss) = plt.subplots(1, 2, figsize=(11.0, 3.8), layout="constrained", sharex=True)
+    fig, (ax_norm, ax_loss) = plt.subplots(1, 2, figsize=(WIDTH, 4.6), layout="constrained", sharex=True)
     lowest = {ax_norm: clip_norm, ax_loss: ceiling}
     for (label, record), color in zip(records.items(), COLORS):
         steps = np.arange(1, record.steps_run + 1)
@@ -451,15 +466,15 @@ def plot_clipping(runs: Mapping[str, TrainingRecord], clip_norm: float, ceiling:
         ax.set_ylim(lowest[ax] / 2, ceiling)
         ax.set_xlabel("step")
     ax_norm.axhline(clip_norm, color="black", linestyle=":", linewidth=1)
-    ax_norm.text(1, clip_norm, f" clip_norm = {clip_norm:g}", va="bottom", fontsize=9)
+    ax_norm.text(1, clip_norm, f" clip_norm = {clip_norm:g}", va="bottom")
     ax_norm.set_ylabel("‖g‖ before clipping")
     ax_loss.set_ylabel("minibatch loss")
     diverged = [f"{label}: at step {r.diverged_at}" for label, r in records.items() if r.diverged_at is not None]
     note = f"▲ leaves the picture (above {ceiling:g})"
     if diverged:
-        note += ";  dashed: the loss became infinite (" + "; ".join(diverged) + ")"
-    fig.suptitle(note, fontsize=10)
-    ax_loss.legend(loc="lower left", fontsize=9)
+        note += "\ndashed: the loss became infinite (" + "; ".join(diverged) + ")"
+    fig.suptitle(note)
+    fig.legend(*ax_loss.get_legend_handles_labels(), loc="outside lower center", ncols=2)
     return fig
 
 
@@ -497,7 +512,8 @@ class LearningRateLab:
         self.clip = widgets.Dropdown(options=list(choices), value=clip, description="clip_norm", style=style)
 
         steps = self.epochs * -(-len(data.y_train) // self.batch_size)
-        figure = Figure(figsize=(9.0, 3.8), dpi=72, layout="constrained")
+        # On a projector's column (673 CSS px) the controls take two rows; the picture fits under them.
+        figure = Figure(figsize=(WIDTH, 3.6), layout="constrained")
         ax = figure.subplots()
         (self.reference_line,) = ax.plot([], [], color="0.6", linewidth=1, label="at the tuned η")
         (self.line,) = ax.plot([], [], color="tab:orange", linewidth=1, label="at the chosen η")
@@ -507,11 +523,11 @@ class LearningRateLab:
         ax.set_ylim(*self.LOSS_LIMITS)
         ax.set_xlim(0, steps + 1)
         ax.set_xlabel("step")
-        ax.set_ylabel(f"minibatch loss (above {self.LOSS_LIMITS[1]:g}: drawn at the top)")
-        ax.legend(loc="upper right", fontsize=9)
-        # Two lines: the settings, then the result. The layout is computed once, at the first draw,
-        # so the title must have both lines from the start.
-        self.title = ax.set_title("settings\nresult", fontsize=10)
+        ax.set_ylabel(f"minibatch loss\n(drawn at {self.LOSS_LIMITS[1]:g} if above)")
+        ax.legend(loc="lower left")  # free: the first steps' losses are far above 10⁻², at any η
+        # Three lines: the settings, the result, the clipping. The layout is computed once, at the first
+        # draw, so the title must have all three from the start.
+        self.title = ax.set_title("settings\nresult\nclipping")
         self.live = LiveFigure(figure)
         self.live.animate(self.reference_line, self.line, self.end, self.title)
         self.status = widgets.HTML()
@@ -547,9 +563,10 @@ class LearningRateLab:
         else:
             result = (f"validation accuracy {100 * record.val_accuracy[-1]:.1f} % "
                       f"(tuned η: {100 * reference.val_accuracy[-1]:.1f} %)")
+        clipping = "no clipping"
         if clip_norm is not None and record.steps_run:
-            result += f";  clipping acted on {np.mean(record.grad_norms > clip_norm):.0%} of the steps"
-        self.title.set_text(f"{settings}\n{result}")
+            clipping = f"clipping acted on {np.mean(record.grad_norms > clip_norm):.0%} of the steps"
+        self.title.set_text(f"{settings}\n{result}\n{clipping}")
 
     def snapshot(self) -> StaticImage:
         """The current picture as a static image to ``display``."""

@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image as StaticImage
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from lessons_lib import optim
 from lessons_lib.checks import check_beta, check_learning_rate, check_positive_int
@@ -41,6 +42,7 @@ from lessons_lib.figures.plotting import (
     text_width,
 )
 from lessons_lib.figures.race import LiveRace
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import SURFACES, get_surface
 from lessons_lib.training import TrainingRecord
@@ -190,7 +192,7 @@ def compare_figure(surface: object, trajectories: Sequence[Trajectory], title: s
     trajectory's rule name; grey for other names). A run that diverged ends at
     its last finite point, and the map says so.
     """
-    fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=RACE_FIGSIZE, dpi=72, layout="constrained")  # as the live race
+    fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=RACE_FIGSIZE, layout="constrained")  # as the live race
     draw_contours(ax_map, surface)
     notes = []
     for trajectory in trajectories:
@@ -202,21 +204,21 @@ def compare_figure(surface: object, trajectories: Sequence[Trajectory], title: s
         gap = np.maximum(trajectory.losses - surface.min_loss, SMALLEST_GAP)
         ax_loss.plot(np.arange(len(gap)), gap, color=color, label=trajectory.rule_name)
         if trajectory.diverged:
-            notes.append(trajectory.message)
+            notes.append(trajectory.message.replace(" (", "\n(", 1))  # two short lines: the map is narrow
     if notes:
-        ax_map.text(0.02, 0.02, "\n".join(notes), transform=ax_map.transAxes, fontsize=9, color="darkred",
+        ax_map.text(0.02, 0.02, "\n".join(notes), transform=ax_map.transAxes, color="darkred",
                     verticalalignment="bottom")
-    ax_map.legend(loc="upper right", fontsize=9)
+    ax_map.legend(loc="upper right")
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss − minimum")
-    ax_loss.set_title("how fast the loss falls", fontsize=10)
+    ax_loss.set_title("how fast the loss falls")
     log_axis(ax_loss, "y", powers_as_text=True)
     ax_loss.set_xlim(0, max(t.steps_run for t in trajectories) or 1)
     # as in LiveRace: one decade above the largest starting gap, so that a run that blows up leaves the chart
     start_gap = max(max(t.losses[0] - surface.min_loss, SMALLEST_GAP) for t in trajectories)
     ax_loss.set_ylim(top=10.0 ** (np.ceil(np.log10(start_gap)) + 1))
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title)
     return fig
 
 
@@ -250,9 +252,9 @@ class VariantRace:
         self.beta2_menu = widgets.Dropdown(options=list(self.BETA2_CHOICES), value=beta2,
                                            description="β₂ (not Lion's)", style={"description_width": "initial"})
         self.race = LiveRace(get_surface(surface), ["Adam", *VARIANTS], self.steps)
-        self.title = self.race.live.figure.suptitle(DELTAS[variant].title, fontsize=11)
+        self.title = self.race.live.figure.suptitle(DELTAS[variant].title)
         self.finals = self.race.ax_loss.text(
-            0.03, 0.03, "", transform=self.race.ax_loss.transAxes, fontsize=9, verticalalignment="bottom",
+            0.03, 0.03, "", transform=self.race.ax_loss.transAxes, verticalalignment="bottom",
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
         self.race.live.animate(self.title, self.finals)
         self.status = widgets.HTML()
@@ -308,7 +310,7 @@ def sweep_figure(lrs: object, sweep: Mapping[str, Sequence[TrainingRecord]], top
     """
     lrs = np.asarray(lrs, dtype=float)
     chosen = dict(chosen or {})
-    fig, ax = plt.subplots(figsize=(8.5, 4.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 5.2), layout="constrained")
     for label, records in sweep.items():
         losses = np.array([final_val_loss(r) for r in records])
         draw_lr_sweep(ax, lrs, losses, label, runner_color(label), top, best=chosen.get(label))
@@ -317,9 +319,9 @@ def sweep_figure(lrs: object, sweep: Mapping[str, Sequence[TrainingRecord]], top
     ax.set_ylim(top=top * 1.4)
     ax.set_xlabel("learning rate η")
     ax.set_ylabel("validation loss after training")
-    ax.set_title("the same network and data, one η sweep per rule (◯ its chosen η, ▲ off the chart)", fontsize=10)
+    ax.set_title("the same network and data, one η sweep per rule\n(◯ its chosen η, ▲ off the chart)")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=9, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    ax.legend(ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     return fig
 
 
@@ -329,7 +331,7 @@ def online_figure(positions: Mapping[str, np.ndarray], best: float = -1.0) -> Fi
     For lesson 09's counterexample of Reddi et al.: ``positions`` maps a label
     to the points x_1, x_2, … of a run on [−1, 1].
     """
-    fig, ax = plt.subplots(figsize=(8.0, 3.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.0), layout="constrained")
     for (label, xs), color in zip(positions.items(), ("tab:red", "tab:green", "tab:blue", "tab:orange")):
         ax.plot(np.arange(1, len(xs) + 1), xs, color=color, linewidth=1.2, label=label)
     ax.axhline(best, color="grey", linestyle=":", linewidth=1, label=f"the best fixed point, x = {best:g}")
@@ -338,7 +340,7 @@ def online_figure(positions: Mapping[str, np.ndarray], best: float = -1.0) -> Fi
     ax.set_xlabel("step t")
     ax.set_ylabel("x_t (after the projection)")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
 
@@ -368,7 +370,7 @@ def troubleshooting_figure(diverges: Sequence[TrainingRecord], too_slow: Sequenc
     panels = {"diverges": diverges, "too slow": too_slow, "overfits": overfits, "stalls": stalls}
     labels = dict(labels or {})
 
-    fig, axes = plt.subplots(2, 2, figsize=(8.5, 7.6), layout="constrained")
+    fig, axes = plt.subplots(2, 2, figsize=(WIDTH, 9.4), layout="constrained")
     colors = ("tab:red", "tab:green")
     for ax, (key, pair) in zip(axes.ravel(), panels.items()):
         names = labels.get(key, ("problem", "fix"))
@@ -387,12 +389,12 @@ def troubleshooting_figure(diverges: Sequence[TrainingRecord], too_slow: Sequenc
                 smooth = _moving_average(record.batch_losses, record.steps_per_epoch)
                 ax.plot(np.arange(1, record.steps_run + 1), smooth, color=color, label=name)
                 ax.set_xlabel("step")
-                ax.set_ylabel("minibatch loss, mean of one epoch")
+                ax.set_ylabel("minibatch loss,\nmean of one epoch")
             else:
                 epochs = np.arange(record.epochs_run + 1)
                 if key == "overfits":
                     ax.plot(epochs, record.train_loss, color=color, linestyle="--", linewidth=1)
-                    ax.plot(epochs, record.val_loss, color=color, label=f"{name} (validation; dashed: training)")
+                    ax.plot(epochs, record.val_loss, color=color, label=f"{name}: validation")
                     low = int(np.argmin(record.val_loss))
                     ax.plot(epochs[low], record.val_loss[low], marker="o", color=color, markersize=5)
                 else:
@@ -403,10 +405,13 @@ def troubleshooting_figure(diverges: Sequence[TrainingRecord], too_slow: Sequenc
             # linear: the validation curves sit within a factor of two of each other, flat on a log axis
             val_after_start = np.concatenate([r.val_loss[1:] for r in pair])
             ax.set_ylim(0.0, 1.6 * float(np.nanmax(val_after_start)))
-            ax.set_title("overfits (● lowest validation loss)", fontsize=10)
+            ax.set_title("overfits (● lowest validation loss)")
         else:
             log_axis(ax, "y", powers_as_text=True)
-            ax.set_title(key, fontsize=10)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
+            ax.set_title(key)
+        handles, _ = ax.get_legend_handles_labels()
+        if key == "overfits":  # one entry says what the dashed curves are, rather than a longer label on each
+            handles.append(Line2D([], [], color="grey", linestyle="--", linewidth=1, label="dashed: training"))
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
         ax.grid(True, which="major", alpha=0.3)
     return fig

@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lessons_lib.figures.plotting import COLORS, log_axis
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.training import TrainingRecord
 
 #: Where the default quintic lands every singular value in [0.05, 1] after 5 steps (lesson 11, section 1).
@@ -37,19 +38,19 @@ def scalar_map(sigma: np.ndarray, coefficients: Sequence[float], steps: int) -> 
 
 def muon_figure(before: np.ndarray, after: np.ndarray, quintic: Sequence[float], cubic: Sequence[float],
                 steps: int = 5) -> Figure:
-    """Left: singular values of a matrix (``before``) and of its orthogonalised version (``after``),
-    each divided by its largest, in decreasing order. Right: the scalar map of ``quintic`` applied
+    """Top: singular values of a matrix (``before``) and of its orthogonalised version (``after``),
+    each divided by its largest, in decreasing order. Below: the scalar map of ``quintic`` applied
     1 … ``steps`` times, on singular values from 10⁻³ to 1, with ``cubic`` after ``steps`` steps dashed
-    and the band ``BAND`` shaded."""
-    fig, (ax_sv, ax_map) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    and the band ``BAND`` shaded (its legend beside the axes)."""
+    fig, (ax_sv, ax_map) = plt.subplots(2, 1, figsize=(WIDTH, 7.0), layout="constrained")
     index = np.arange(1, len(before) + 1)
     ax_sv.plot(index, np.sort(before)[::-1] / before.max(), "o-", ms=3, color=COLORS[0], label="momentum update B")
     ax_sv.plot(index, np.sort(after)[::-1] / after.max(), "o-", ms=3, color=COLORS[1], label="NS(B), 5 steps")
     log_axis(ax_sv, "y")
     ax_sv.set_xlabel("singular value number i")
     ax_sv.set_ylabel("σᵢ / σ₁")
-    ax_sv.set_title("a few directions dominate B; NS(B) evens them out", fontsize=10)
-    ax_sv.legend(fontsize=9, loc="lower left")
+    ax_sv.set_title("a few directions dominate B; NS(B) evens them out")
+    ax_sv.legend(loc="lower left")
 
     sigma = np.logspace(-3, 0, 300)
     ax_map.axhspan(*BAND, color="0.9", label=f"band {BAND[0]}–{BAND[1]}")
@@ -61,32 +62,32 @@ def muon_figure(before: np.ndarray, after: np.ndarray, quintic: Sequence[float],
     ax_map.set_xlabel("singular value σ / ‖B‖_F at the start")
     ax_map.set_ylabel("σ after k steps")
     ax_map.set_ylim(0, 1.4)
-    ax_map.set_title("each step: σ ↦ aσ + bσ³ + cσ⁵", fontsize=10)
-    ax_map.legend(fontsize=7.5, loc="upper left")
+    ax_map.set_title("each step: σ ↦ aσ + bσ³ + cσ⁵")
+    ax_map.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
 def schedule_free_figure(records: Mapping[str, TrainingRecord]) -> Figure:
-    """Left: the learning rate of every update; right: the training loss per epoch (log scale);
-    one colour per run (Schedule-Free's learning rate is its constant η)."""
-    fig, (ax_lr, ax_loss) = plt.subplots(1, 2, figsize=(9.0, 3.5), layout="constrained")
+    """Top: the learning rate of every update; below: the training loss per epoch (log scale), its
+    legend beside it; one colour per run (Schedule-Free's learning rate is its constant η)."""
+    fig, (ax_lr, ax_loss) = plt.subplots(2, 1, figsize=(WIDTH, 6.6), layout="constrained")
     for (label, record), color in zip(records.items(), COLORS):
         ax_lr.plot(np.arange(1, record.steps_run + 1), record.lrs, color=color, label=label)
         ax_loss.plot(np.arange(record.epochs_run + 1), record.train_loss, "o-", ms=3, color=color, label=label)
     ax_lr.set_xlabel("update")
     ax_lr.set_ylabel("learning rate")
-    ax_lr.set_title("the schedules", fontsize=10)
+    ax_lr.set_title("the schedules")
     log_axis(ax_loss, "y")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("training loss")
-    ax_loss.set_title("training loss (Schedule-Free evaluated at x)", fontsize=10)
-    ax_loss.legend(fontsize=8, loc="lower left")
+    ax_loss.set_title("training loss (Schedule-Free evaluated at x)")
+    ax_loss.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
 def counterexample_figure(paths: Mapping[str, np.ndarray]) -> Figure:
     """The iterate x_t of each rule on the online problem (x ∈ [−1, 1]; the best point is −1)."""
-    fig, ax = plt.subplots(figsize=(8.0, 3.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.0), layout="constrained")
     for (label, path), color in zip(paths.items(), COLORS):
         ax.plot(np.arange(len(path)), path, color=color, lw=1.2, label=label)
     ax.axhline(-1, color="k", lw=0.8, ls=":")
@@ -94,8 +95,8 @@ def counterexample_figure(paths: Mapping[str, np.ndarray]) -> Figure:
     ax.set_ylim(-1.1, 1.1)
     ax.set_xlabel("step t")
     ax.set_ylabel("x_t")
-    ax.set_title("f_t(x) = 3x at t = 1, 4, 7, …, −x otherwise: the best x is −1", fontsize=10)
-    ax.legend(fontsize=9, loc="center right")
+    ax.set_title("f_t(x) = 3x at t = 1, 4, 7, …, −x otherwise: the best x is −1")
+    ax.legend(loc="center right")
     return fig
 
 
@@ -103,7 +104,7 @@ def race_figure(val_losses: Mapping[str, Sequence[float]], test_accuracies: Mapp
     """The fair race: each rule's final validation loss (left) and test accuracy in % (right),
     one small dot a seed and a bar at their mean."""
     names = list(val_losses)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained", sharey=True)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(WIDTH, 4.4), layout="constrained", sharey=True)
     for ax, values in ((ax_loss, val_losses), (ax_acc, test_accuracies)):
         for row, name in enumerate(names):
             seeds = np.asarray(values[name], dtype=float)
@@ -114,6 +115,6 @@ def race_figure(val_losses: Mapping[str, Sequence[float]], test_accuracies: Mapp
     ax_loss.invert_yaxis()
     ax_loss.set_xlabel("validation loss after training")
     ax_acc.set_xlabel("test accuracy (%)")
-    ax_loss.set_title("each at its own tuned η (dots: seeds; bar: mean)", fontsize=10)
-    ax_acc.set_title("the same runs on the test images", fontsize=10)
+    ax_loss.set_title("each at its own tuned η\n(dots: seeds; bar: mean)")
+    ax_acc.set_title("the same runs\non the test images")
     return fig

@@ -25,10 +25,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image as StaticImage
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from lessons_lib.figures.live import LiveFigure, log_slider
 from lessons_lib.figures.plotting import COLORS, log_axis
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.runner import ewma
 from lessons_lib.training import TrainingRecord
 
@@ -42,17 +43,18 @@ def plot_losses_per_step(curves: Mapping[str, np.ndarray], reference: float | No
 
     ``reference`` (e.g. ln 10) is drawn as a dotted horizontal line.
     """
-    fig, ax = plt.subplots(figsize=(8.0, 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6), layout="constrained")
     for (label, values), color in zip(curves.items(), COLORS):
         values = np.asarray(values, dtype=float)
         ax.plot(np.arange(1, len(values) + 1), np.minimum(values, top), color=color, linewidth=1, label=label)
     if reference is not None:
         ax.axhline(reference, color="black", linestyle=":", linewidth=1)
-        ax.text(1, reference, f" {reference:.3f}", va="bottom", fontsize=9)
+        longest = max(len(values) for values in curves.values())
+        ax.text(longest, reference, f"{reference:.3f} ", ha="right", va="top")
     log_axis(ax)
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
-    ax.legend(loc="lower left", fontsize=9)
+    ax.legend(loc="center right")
     return fig
 
 
@@ -84,7 +86,7 @@ class RangeTestLab:
                                         readout_format=".3f", style={"description_width": "initial"})
         self.rule = widgets.Dropdown(options=list(rules), value=rule or rules[0], description="pick",
                                      style={"description_width": "initial"})
-        figure = Figure(figsize=(8.0, 3.6), dpi=72, layout="constrained")
+        figure = Figure(figsize=(WIDTH, 3.6), layout="constrained")
         ax = figure.subplots()
         self.line, self.low, self.pick = _draw_range_test(ax, lrs, np.minimum(losses, top), np.minimum(losses, top),
                                                           lrs[0], lrs[0])
@@ -94,8 +96,8 @@ class RangeTestLab:
         ax.set_ylim(0, top)
         ax.set_xlabel("learning rate η of the step")
         ax.set_ylabel("loss")
-        ax.legend(loc="upper left", fontsize=9)
-        self.title = ax.set_title("the pick", fontsize=10)
+        ax.legend(loc="upper left")
+        self.title = ax.set_title("the pick")
         self.live = LiveFigure(figure)
         self.live.animate(self.line, self.low, self.pick, self.title)
         self.panel = self.live.panel([self.beta, self.rule], self.update)
@@ -126,7 +128,7 @@ def plot_update_ratios(ratios: Mapping[str, np.ndarray], layer_names: Sequence[s
     ``ratios`` maps a label to an array (steps, layers). The dotted line is 10⁻³,
     the shaded band ``band``.
     """
-    fig, axes = plt.subplots(1, len(ratios), figsize=(9.0, 3.2), layout="constrained", sharey=True)
+    fig, axes = plt.subplots(1, len(ratios), figsize=(WIDTH, 3.2), layout="constrained", sharey=True)
     for ax, (label, values) in zip(np.atleast_1d(axes), ratios.items()):
         steps = np.arange(1, len(values) + 1)
         for column, (name, color) in enumerate(zip(layer_names, COLORS)):
@@ -134,10 +136,10 @@ def plot_update_ratios(ratios: Mapping[str, np.ndarray], layer_names: Sequence[s
         ax.axhspan(*band, color="0.9", zorder=0)
         ax.axhline(1e-3, color="black", linestyle=":", linewidth=1)
         log_axis(ax)
-        ax.set_title(label, fontsize=10)
+        ax.set_title(label)
         ax.set_xlabel("step")
     np.atleast_1d(axes)[0].set_ylabel("‖Δθ_layer‖ / ‖θ_layer‖ per step")
-    np.atleast_1d(axes)[0].legend(loc="lower left", fontsize=8)
+    np.atleast_1d(axes)[min(1, len(ratios) - 1)].legend(loc="upper right")
     return fig
 
 
@@ -162,12 +164,12 @@ class ClippingLab:
     def __init__(self, norms: np.ndarray, threshold: float) -> None:
         self.norms = np.sort(norms)
         self.threshold = log_slider("clip_norm", threshold, self.norms[0] / 10, self.norms[-1] * 10)
-        figure = Figure(figsize=(8.0, 3.4), dpi=72, layout="constrained")
+        figure = Figure(figsize=(WIDTH, 3.4), layout="constrained")
         ax = figure.subplots()
         _norm_histogram(ax, self.norms)
         ax.set_xlim(self.norms[0] / 10, self.norms[-1] * 10)
         self.line = ax.axvline(threshold, color=COLORS[1], linewidth=2)
-        self.title = ax.set_title("threshold", fontsize=10)
+        self.title = ax.set_title("threshold")
         self.live = LiveFigure(figure)
         self.live.animate(self.line, self.title)
         self.panel = self.live.panel([self.threshold], self.update)
@@ -194,7 +196,7 @@ def plot_wsd_extension(runs: Mapping[str, TrainingRecord], branch_step: int) -> 
     The WSD runs (labels starting with "WSD") are solid, the cosine runs dashed;
     ``branch_step`` (where the shorter WSD run starts its decay) is marked.
     """
-    fig, (ax_lr, ax_loss) = plt.subplots(2, 1, figsize=(8.0, 5.4), layout="constrained", sharex=True,
+    fig, (ax_lr, ax_loss) = plt.subplots(2, 1, figsize=(WIDTH, 5.4), layout="constrained", sharex=True,
                                          height_ratios=(1, 1.3))
     for (label, record), color in zip(runs.items(), COLORS):
         style = {"color": color, "linestyle": "-" if label.startswith("WSD") else "--"}
@@ -205,7 +207,7 @@ def plot_wsd_extension(runs: Mapping[str, TrainingRecord], branch_step: int) -> 
         ax.axvline(branch_step, color="0.5", linestyle=":", linewidth=1)
     ax_lr.set_ylabel("learning rate η_t")
     ax_lr.set_ylim(bottom=0)
-    ax_lr.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax_lr.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     log_axis(ax_loss)
     ax_loss.set_xlabel("update t")
     ax_loss.set_ylabel("training loss (after each epoch)")
@@ -231,18 +233,18 @@ class WSDShaper:
                                          description="decay fraction", readout_format=".2f", style=style)
         self.shape = widgets.Dropdown(options=list(shapes), value=shape or shapes[0], description="decay shape",
                                       style=style)
-        figure = Figure(figsize=(8.0, 3.4), dpi=72, layout="constrained")
+        figure = Figure(figsize=(WIDTH, 3.4), layout="constrained")
         ax = figure.subplots()
         t = np.arange(2 * total_steps)
         (self.short,) = ax.plot([], [], color=COLORS[0], linewidth=2.5, label=f"WSD, T = {total_steps}")
         (self.long,) = ax.plot([], [], color=COLORS[1], linewidth=1.2, label=f"WSD, extended to {2 * total_steps}")
         self._cosine(ax, t)
         ax.set_xlim(0, 2 * total_steps)
-        ax.set_ylim(0, 1.08 * lr)
+        ax.set_ylim(0, 1.45 * lr)  # room for the legend above the curves
         ax.set_xlabel("update t")
         ax.set_ylabel("learning rate η_t")
-        ax.legend(loc="upper right", fontsize=8)
-        self.title = ax.set_title("shape", fontsize=10)
+        ax.legend(loc="upper right", ncols=2)
+        self.title = ax.set_title("shape")
         self.live = LiveFigure(figure)
         self.live.animate(self.short, self.long, self.title)
         self.panel = self.live.panel([self.warmup, self.decay, self.shape], self.update)
@@ -275,16 +277,16 @@ class WSDShaper:
 
 def plot_ema(last: Sequence[np.ndarray], averaged: Sequence[np.ndarray], label: str) -> Figure:
     """Validation loss per epoch of the last iterate (solid) and of the averaged weights (dashed), one colour a seed."""
-    fig, ax = plt.subplots(figsize=(8.0, 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6), layout="constrained")
     for seed, (plain, ema), color in zip(range(len(last)), zip(last, averaged), COLORS):
         epochs = np.arange(1, len(plain) + 1)
         ax.plot(epochs, plain, color=color, marker=".", label=f"seed {seed}: last θ")
         ax.plot(epochs, ema, color=color, linestyle="--", marker=".", label=f"seed {seed}: {label}")
-    log_axis(ax)
+    ax.set_ylim(0, None)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation loss")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
     return fig
 
 
@@ -296,20 +298,22 @@ def plot_batch_size(batch_sizes: Sequence[int], results: Mapping[str, tuple[np.n
 
     ``results`` maps an optimizer's name to (steps, best η), one entry per batch size.
     """
-    fig, (ax_steps, ax_lr) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    fig, (ax_steps, ax_lr) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
     for (name, (steps, best)), color in zip(results.items(), COLORS):
         ax_steps.plot(batch_sizes, steps, marker="o", color=color, label=name)
         ax_lr.plot(batch_sizes, best, marker="o", color=color, label=name)
     b = np.asarray(batch_sizes, dtype=float)
     for ax in (ax_steps, ax_lr):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(b, [f"{size:g}" for size in b])
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_yscale("log")
         ax.set_xlabel("batch size B")
     ref = results[next(iter(results))][0][0]
     ax_steps.plot(b, ref * b[0] / b, color="0.6", linestyle=":", label="perfect scaling (∝ 1/B)")
     ax_steps.set_ylabel("steps to the target loss")
     ax_lr.set_ylabel("best η on the grid")
-    ax_steps.legend(fontsize=9)
+    ax_steps.legend()
     return fig
 
 
@@ -322,17 +326,18 @@ def plot_edge_of_stability(runs: Mapping[float, tuple[np.ndarray, np.ndarray, np
 
     ``runs`` maps η to (losses per step, the steps where the sharpness was measured, the sharpness there).
     """
-    fig, (ax_sharp, ax_loss) = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    fig, (ax_sharp, ax_loss) = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
     for (lr, (losses, steps, sharpness)), color in zip(runs.items(), COLORS):
-        ax_sharp.plot(steps, sharpness, color=color, label=f"η = {lr:g}")
+        ax_sharp.plot(steps, sharpness, color=color, label=f"η = {lr:g} (dotted: 2/η)")
         ax_sharp.axhline(2 / lr, color=color, linestyle=":", linewidth=1.5)
-        ax_sharp.text(steps[-1], 2 / lr, f"2/η = {2 / lr:.2f}", color=color, ha="right", va="bottom", fontsize=9)
         ax_loss.plot(np.arange(len(losses)), losses, color=color, linewidth=1, label=f"η = {lr:g}")
     ax_sharp.set_xlabel("step")
     ax_sharp.set_ylabel("sharpness λ_max")
-    ax_sharp.legend(loc="upper right", fontsize=9)
+    ax_sharp.legend(loc="center right")
     log_axis(ax_loss)
+    ax_loss.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax_loss.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("training loss (full batch)")
-    ax_loss.legend(loc="upper right", fontsize=9)
+    ax_loss.legend(loc="upper right")
     return fig

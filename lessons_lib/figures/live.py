@@ -14,7 +14,10 @@ Why not ``interact`` or an ``Output`` widget? Rebuilding a figure on every chang
 is slow (hundreds of milliseconds), and executing such notebooks headless can
 stall until a timeout. Here the figure is drawn once; each change pastes the
 cached background and draws only the animated artists, then sends a PNG to an
-``ipywidgets.Image``.
+``ipywidgets.Image``. The picture is drawn at ``style.LIVE_DPI``, twice the
+resolution it is shown at (``style.DPI``), so it stays sharp when zoomed; its PNG
+is written without filters at zlib's fastest level (``png_bytes``), which takes
+half the time of Pillow's encoder at this size.
 
 Fit on a projector (1280 × 720 at 150 %: 853 × 480 CSS pixels, 359 of them for
 the notebook): the controls wrap in rows (``arrange``), and the picture scales
@@ -27,7 +30,8 @@ together.
 from __future__ import annotations
 
 import html
-import io
+import struct
+import zlib
 from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
@@ -36,11 +40,8 @@ from IPython.display import Image as StaticImage
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image as PillowImage
 
-
-#: CSS pixels per inch of figure: a live picture is shown at most this large (its natural size at 72 dpi).
-SHOWN_DPI = 72
+from lessons_lib.figures.style import DPI, LIVE_DPI
 
 
 def picture_max_height(rows: int) -> str:
@@ -59,7 +60,7 @@ def picture_layout(figure: Figure) -> widgets.Layout:
     ``width``/``height`` auto with ``max-width``/``max-height``: the browser scales the picture
     down keeping its proportions (whatever resolution the PNG is rendered at).
     """
-    width = figure.get_figwidth() * SHOWN_DPI
+    width = figure.get_figwidth() * DPI
     return widgets.Layout(width="auto", height="auto", max_width=f"min(100%, {width:.0f}px)",
                           max_height=PICTURE_MAX_HEIGHT, flex="0 1 auto", align_self="flex-start")
 
@@ -92,6 +93,7 @@ class LiveFigure:
 
     def __init__(self, figure: Figure) -> None:
         self.figure = figure
+        figure.set_dpi(LIVE_DPI)
         self.canvas = FigureCanvasAgg(figure)
         self.image = widgets.Image(format="png", layout=picture_layout(figure))
         self.animated: list[Artist] = []
@@ -125,12 +127,9 @@ class LiveFigure:
                 self.figure.draw_artist(artist)
 
     def png(self) -> bytes:
-        """The current picture as PNG bytes (fast compression: speed matters more than size here)."""
+        """The current picture as PNG bytes."""
         self.render()
-        rgba = np.asarray(self.canvas.buffer_rgba())
-        buffer = io.BytesIO()
-        PillowImage.fromarray(rgba[..., :3]).save(buffer, format="PNG", compress_level=1)
-        return buffer.getvalue()
+        return png_bytes(np.asarray(self.canvas.buffer_rgba())[..., :3])
 
     def refresh(self) -> None:
         """Show the current state of the artists in the live image."""
@@ -138,7 +137,8 @@ class LiveFigure:
 
     def snapshot(self) -> StaticImage:
         """The current picture as a static image: ``display`` it so the notebook reads without a kernel."""
-        return StaticImage(data=self.png(), format="png")
+        width = round(self.figure.get_figwidth() * DPI)  # shown at DPI, as the live picture
+        return StaticImage(data=self.png(), format="png", width=width)
 
     def panel(
         self,
@@ -159,6 +159,24 @@ class LiveFigure:
             control.observe(on_change, names="value")
         on_change()
         return arrange(widgets.VBox([*controls, status, self.image]))
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """An RGB image (height × width × 3, uint8) as a PNG file: speed matters more than size here.
+
+    A PNG is a signature and three chunks: IHDR (size, 8 bits per channel, colour type 2 = RGB),
+    IDAT (the rows, each after a filter byte, 0 = none, zlib-compressed) and IEND.
+    """
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    height, width, _ = rgb.shape
+    rows = np.zeros((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 1:] = rgb.reshape(height, -1)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
 
 
 def guarded(update: Callable[[], None], refresh: Callable[[], None], status: widgets.HTML) -> Callable[..., None]:

@@ -39,7 +39,7 @@ from ipywidgets.widgets.widget_bool import CheckboxStyle
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from lessons_lib.checks import check_flag, check_number
-from lessons_lib.figures.live import arrange, guarded, log_slider
+from lessons_lib.figures.live import arrange, guarded, log_slider, picture_max_height
 from lessons_lib.figures.race import LiveRace
 from lessons_lib.optim import (ADOPT, SGD, AdaBelief, Adafactor, AdaGrad, Adam, Adamax, AdamW, AdamWScheduleFree,
                                AMSGrad, Cautious, EMAMomentum, Lion, Lookahead, Muon, NAdam, RAdam, RMSprop,
@@ -48,6 +48,7 @@ from lessons_lib.runner import Trajectory, run
 from lessons_lib.surfaces import SURFACES, Surface, get_surface
 
 HIDDEN, SHOWN = "none", ""  # a control's layout.display: folded away, or shown
+TAB_PAGE_HEIGHT = "96px"  # three rows of sliders: a tab's page scrolls beyond them
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def _lookahead(**values: Any) -> Lookahead:
     return Lookahead(Adam(**values), k=k, alpha=alpha, name="Lookahead(Adam)")
 
 
-GROUPS = ("SGD, momentum", "AdaGrad, RMSprop", "Adam, AdamW", "beyond Adam", "lesson 11")
+GROUPS = ("SGD, momentum", "AdaGrad/RMSprop", "Adam, AdamW", "beyond Adam", "lesson 11")
 
 #: Every optimizer of the course, in the order of the lessons, with defaults that behave on most surfaces.
 RACERS = (
@@ -346,9 +347,12 @@ class Playground:
             if group == groups[-1] and racers is RACERS:
                 page.append(widgets.HTML("<div style='font-size: smaller; line-height: 1.3'>Not raced: " + "; ".join(
                     f"<b>{name}</b>, {html.escape(reason)}" for name, reason in NOT_RACED.items()) + ".</div>"))
-            pages.append(widgets.VBox(page))
+            pages.append(widgets.VBox(page, layout=widgets.Layout(max_height=TAB_PAGE_HEIGHT, overflow="auto")))
         # On the page, the picture comes before the tabs (CSS order), close to the rows above and the tab's sliders.
+        # A tab's page scrolls within three rows, and the picture leaves room for them and the tab bar: whichever
+        # slider has focus, the picture stays on screen (853 × 480 CSS pixels: a projector at 150 %).
         tabs = widgets.Tab(children=pages, titles=groups, layout=widgets.Layout(order="1"))
+        self.race.live.image.layout.max_height = picture_max_height(4)
         start = widgets.VBox([self.surface, self.steps]), widgets.VBox([self.start_x, self.start_y])
         top_row = arrange(widgets.HBox(list(start)), *start)  # wrapping rows on a narrow column
         noise_row = arrange(widgets.HBox([self.noise, self.seed]))

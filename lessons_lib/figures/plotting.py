@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from lessons_lib.figures.style import WIDTH
 from lessons_lib.runner import Trajectory
 from lessons_lib.surfaces import Surface
 
@@ -28,7 +29,7 @@ from lessons_lib.surfaces import Surface
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray")
 
 #: Size of the two-panel figure (map left, loss curves right), in inches.
-RACE_FIGSIZE = (11.0, 4.2)
+RACE_FIGSIZE = (WIDTH, 4.0)
 
 #: Loss gaps below this are drawn at this value on log axes (0 cannot be shown).
 SMALLEST_GAP = 1e-16
@@ -108,7 +109,7 @@ def draw_contours(ax: Axes, surface: Surface, levels: int = 25) -> list[Artist]:
     ax.set_ylim(*surface.ylim)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(f"{surface.title}: {surface.formula}", fontsize=10)
+    ax.set_title(f"{surface.title}: {surface.formula}")
     return [contours, minima_marks, saddle_marks]
 
 
@@ -158,6 +159,6 @@ def plot_race(surface: Surface, trajectories: Sequence[Trajectory]) -> Figure:
     for trajectory in trajectories:
         line = draw_trajectory(ax_map, trajectory)
         draw_loss_curve(ax_loss, trajectory, surface.min_loss, color=line.get_color())
-    ax_map.legend(loc="upper right", fontsize=9)
-    ax_loss.set_title("how fast the loss falls", fontsize=10)
+    ax_map.legend(loc="best")  # where no path goes
+    ax_loss.set_title("how fast the loss falls")
     return fig

@@ -34,9 +34,9 @@ class LiveRace:
     playground). Past the eighth, the colours come round again, dashed.
     """
 
-    def __init__(self, surface: Surface, labels: Sequence[str], steps: int, dpi: int = 72,
+    def __init__(self, surface: Surface, labels: Sequence[str], steps: int,
                  colors_by_order: bool = False) -> None:
-        figure = Figure(figsize=RACE_FIGSIZE, dpi=dpi, layout="constrained")
+        figure = Figure(figsize=RACE_FIGSIZE, layout="constrained")
         self.ax_map, self.ax_loss = figure.subplots(1, 2)
         self.live = LiveFigure(figure)
         self.labels = list(labels)
@@ -51,13 +51,13 @@ class LiveRace:
             self.paths.append(path)
             self.starts.append(start)
             self.curves.append(curve)
-        self.note = self.ax_map.text(0.02, 0.02, "", transform=self.ax_map.transAxes, fontsize=9, color="darkred",
+        self.note = self.ax_map.text(0.02, 0.02, "", transform=self.ax_map.transAxes, color="darkred",
                                      verticalalignment="bottom")
         self.live.animate(*self.paths, *self.starts, *self.curves, self.note)
         self.ax_loss.set_yscale("log")
         self.ax_loss.set_xlabel("step")
         self.ax_loss.set_ylabel("loss − minimum")
-        self.ax_loss.set_title("how fast the loss falls", fontsize=10)
+        self.ax_loss.set_title("how fast the loss falls")
         self._legend_for: list[str] | None = None
         self.surface: Surface | None = None
         self._contour_artists: list = []
@@ -111,7 +111,8 @@ class LiveRace:
         if labels != self._legend_for:
             self._legend_for = labels
             handles = [curve for curve, label in zip(self.curves, self.labels) if label in labels]
-            self.ax_loss.legend(handles=handles, labels=labels, loc="upper right", fontsize=9)
+            # "best": where the curves are not, as they are now (a legend is drawn with the background only)
+            self.ax_loss.legend(handles=handles, labels=labels, loc="best")
             self.live.redraw_background()
 
     def _fit_loss_axis(self, shown: Sequence[Trajectory]) -> None:

@@ -252,6 +252,10 @@ class Sources:
         return missing
 
 
+#: The text a figure leaves beside its picture: its size in pixels, not a number the lesson states.
+FIGURE_REPR = re.compile(r"<Figure size \d+x\d+ with \d+ Axes>")
+
+
 def notebook_sources(notebook: dict) -> Sources:
     """The prose numbers of a notebook, and every number of its outputs and of its code."""
     sources = Sources([], {}, set())
@@ -267,6 +271,7 @@ def notebook_sources(notebook: dict) -> Sources:
             for output in cell.get("outputs", []):
                 data = output.get("data", {})
                 text = "".join(output.get("text", "")) + "".join(data.get("text/plain", ""))
+                text = FIGURE_REPR.sub("", text)  # "<Figure size 850x400 ...>" states no result
                 sources.printed[index].update(printed_numbers(text + "".join(data.get("text/html", ""))))
     return sources
 
