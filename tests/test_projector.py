@@ -10,12 +10,13 @@ in JupyterLab at that size, fails when
 
 One JupyterLab server (as in ``test_browser.py``: 127.0.0.1, a token, the course's settings)
 serves a notebook written for this test, one cell per widget that needs no lesson data
-(the playground, the races, the explorers, the schedule shaper): it runs in seconds,
+(the playground, the races, the explorers, the labs, the schedule shapers): it runs in seconds,
 where the lessons would take minutes. Headless Chromium shows it at 853 × 480 CSS pixels,
 device scale 1.5, the left sidebar closed. For each widget the test fails when
 
 * it is wider than the notebook's column;
 * a slider's value (its readout), a dropdown or a label is cut or outside the column;
+* its picture's 12-pt text is shown smaller than 16 device pixels;
 * less than all of its picture is on screen while its first slider has focus
   (the browser scrolls the slider into view, as when an instructor clicks it);
 * its picture and its last slider (for the playground: on its open tab's page) do not fit on
@@ -38,6 +39,9 @@ LESSONS = sorted(path.name for path in (REPO / "notebooks").glob("*.ipynb"))
 
 #: The smallest the figures' 12-pt text may be shown, in device pixels (at 150 %: 12 CSS pixels).
 SMALLEST_TEXT = 18
+#: The same for a widget's live picture, which shares the window's 480 CSS pixels of height with its
+#: controls and so may be scaled down a little more (drawn at 200 pixels per inch, shown at 100).
+SMALLEST_LIVE_TEXT = 16
 
 #: JavaScript: the notebook panel open on a path.
 PANEL = "n => Array.from(window.jupyterapp.shell.widgets('main')).find(w => w.context && w.context.path === n)"
@@ -76,17 +80,46 @@ WIDGETS = [
     ("DecayRace", "from lessons_lib.figures.lesson07_adamw import DecayRace\nDecayRace().panel"),
     ("ScheduleShaper", "from lessons_lib.figures.lesson08_training import ScheduleShaper\nScheduleShaper().panel"),
     ("VariantRace", "from lessons_lib.figures.lesson09_beyond_adam import VariantRace\nVariantRace().panel"),
+    # The widgets that take a lesson's data, given small stand-ins (or the real digits, which load at once).
+    ("AveragingLab", "import numpy as np\nfrom lessons_lib.figures.lesson02_stochastic_gradients import AveragingLab\n"
+                     "noise = np.random.default_rng(0).normal(size=800)\n"
+                     "AveragingLab(noise + np.repeat([1.0, 0.0], 400), np.repeat([1.0, 0.0], 400), beta=0.9,\n"
+                     "             title='one coordinate of minibatch gradients:\\nθ = 0, then θ = θ*').panel"),
+    ("EarlyLossLab", "from lessons_lib.data import load_digits_classification\nfrom lessons_lib.mlp import MLP\n"
+                     "from lessons_lib.figures.lesson06_bias_correction import EarlyLossLab\n"
+                     "EarlyLossLab(MLP((64, 32, 10)), load_digits_classification(0), lr=0.03, epochs=2).panel"),
+    ("LearningRateLab", "from lessons_lib.data import load_digits_classification\nfrom lessons_lib.mlp import MLP\n"
+                        "from lessons_lib.optim import SGD, Adam\n"
+                        "from lessons_lib.figures.lesson08_training import LearningRateLab\n"
+                        "LearningRateLab(MLP((64, 32, 10)), load_digits_classification(0),\n"
+                        "                {'SGD': lambda lr: SGD(lr=lr), 'Adam': lambda lr: Adam(lr=lr)},\n"
+                        "                {'SGD': 0.3, 'Adam': 0.01}, rule='Adam', lr=0.3).panel"),
+    ("RangeTestLab", "import numpy as np\nfrom lessons_lib.figures.lesson12_tuning import RangeTestLab\n"
+                     "lrs = np.geomspace(1e-5, 10, 300)\n"
+                     "losses = 2.3 - np.log1p(lrs / 1e-3) / 4 + (lrs / 0.3) ** 2\n"
+                     "RangeTestLab(lrs, losses, lambda lrs, smooth, rule: float(lrs[np.argmin(smooth)]),\n"
+                     "             ('minimum',), beta=0.98, tuned_lr=0.03).panel"),
+    ("ClippingLab", "import numpy as np\nfrom lessons_lib.figures.lesson12_tuning import ClippingLab\n"
+                    "ClippingLab(np.random.default_rng(0).lognormal(size=170), threshold=3.0).panel"),
+    ("WSDShaper", "from lessons_lib.figures.lesson12_tuning import WSDShaper\n"
+                  "def wsd(lr, total_steps, warmup_steps=0, decay_fraction=0.2, shape='linear'):\n"
+                  "    start = round(total_steps * (1 - decay_fraction))\n"
+                  "    return lambda t: lr * min((t + 1) / (warmup_steps + 1), 1,\n"
+                  "                              max(0.0, (total_steps - t) / (total_steps - start)))\n"
+                  "WSDShaper(wsd, ('linear', 'cosine'), lr=0.03, total_steps=170).panel"),
 ]
 
 #: JavaScript, given the widget's index: scroll it to the top, measure it, focus its first slider, and say how
 #: much of its picture is then on screen (within the notebook's scrolling area and the window).
 MEASURE = r"""
 async ([index]) => {
+  // two animation frames: the scroll or focus is laid out and painted
+  const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
   const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output'))
     .filter(o => o.querySelector('img.widget-image'));
   const output = outputs[index], root = output.querySelector('.jupyter-widgets');
   root.scrollIntoView({block: 'start'});
-  await new Promise(r => setTimeout(r, 200));
+  await frames();
   const column = output.getBoundingClientRect(), box = root.getBoundingClientRect();
   const shown = e => e.offsetParent !== null;
   const cut = Array.from(root.querySelectorAll('.widget-readout, select, .widget-label, .lm-TabBar-tabLabel'))
@@ -99,7 +132,7 @@ async ([index]) => {
   const shownWith = async handle => {  // the share of the picture on screen while this slider has focus
     root.scrollIntoView({block: 'start'});
     handle.focus();
-    await new Promise(r => setTimeout(r, 300));
+    await frames();
     const area = scroller.getBoundingClientRect();
     const picture = output.querySelector('img.widget-image').getBoundingClientRect();
     const top = Math.max(picture.top, area.top, 0);
@@ -111,7 +144,7 @@ async ([index]) => {
   // picture fit on screen together, as when an instructor scrolls to it (focus would also centre it).
   const lastHandle = handles[handles.length - 1];
   lastHandle.focus();
-  await new Promise(r => setTimeout(r, 300));
+  await frames();
   const h = lastHandle.getBoundingClientRect(), p = output.querySelector('img.widget-image').getBoundingClientRect();
   const span = Math.max(p.bottom, h.bottom) - Math.min(p.top, h.top);
   const last = scroller.getBoundingClientRect().height / span;
@@ -259,3 +292,8 @@ def test_a_lessons_code_equations_and_tables_fit_the_column(measurements, name):
 def test_a_lessons_figure_text_is_legible(measurements, name):
     seen = measurements[name]
     assert seen["smallest_text"] is None or seen["smallest_text"] >= SMALLEST_TEXT, seen
+
+
+@pytest.mark.parametrize("name", [name for name, _ in WIDGETS])
+def test_a_widgets_picture_text_is_legible(measurements, name):
+    assert measurements[name]["text"] >= SMALLEST_LIVE_TEXT, measurements[name]

@@ -291,11 +291,11 @@ def loss_window(start_gap: float, eigenvalues: object, steps: int) -> tuple[floa
 class LearningRateExplorer:
     """A learning-rate slider for gradient descent on a quadratic surface, redrawn in place.
 
-    Three panels: the path on the contour map (the top row), the loss gap per step
-    (log scale, ``loss_window``), and the factor |1 − ηλ| of each curvature of the surface (one dot
-    each: blue for the smallest λ, then orange), with the words of
-    ``stability_verdict`` under the figure. All axis limits are fixed, so a
-    change of η redraws only the moving artists.
+    Three panels side by side (a wide, short picture, which a projector shows without shrinking
+    its text): the path on the contour map, the loss gap per step (log scale, ``loss_window``),
+    and the factor |1 − ηλ| of each curvature of the surface (one dot each: blue for the
+    smallest λ, then orange), with the words of ``stability_verdict`` in two lines under the
+    figure. All axis limits are fixed, so a change of η redraws only the moving artists.
 
     ``panel`` holds the slider above the live picture; ``snapshot()`` is the
     same picture as a static image.
@@ -308,15 +308,16 @@ class LearningRateExplorer:
         self.eigenvalues = np.linalg.eigvalsh(surface.hessian)
         self.slider = log_slider("learning rate η", lr, low, high)
 
-        figure = Figure(figsize=(WIDTH, 6.8), layout="constrained")
-        figure.get_layout_engine().set(rect=(0, 0.12, 1, 0.88))  # the bottom strip holds the verdict
-        panels = figure.subplot_mosaic([["map", "map"], ["loss", "factor"]], height_ratios=[1.1, 1])
+        figure = Figure(figsize=(WIDTH, 3.6), layout="constrained")
+        figure.get_layout_engine().set(rect=(0, 0.14, 1, 0.86))  # the bottom strip holds the verdict
+        panels = figure.subplot_mosaic([["map", "loss", "factor"]], width_ratios=[1.45, 1, 1])
         self.ax_map, self.ax_loss, self.ax_factor = panels["map"], panels["loss"], panels["factor"]
         draw_contours(self.ax_map, surface, levels=15)
         (self.path,) = self.ax_map.plot([], [], marker=".", markersize=3, linewidth=1.2, color="tab:blue")
         self.ax_map.plot(*self.start, marker="o", markersize=5, color="tab:blue")
-        self.stopped = self.ax_map.text(0.02, 0.02, "", transform=self.ax_map.transAxes,
-                                        color="darkred", verticalalignment="bottom")
+        self.stopped = self.ax_map.text(0.04, 0.04, "", transform=self.ax_map.transAxes, color="darkred",
+                                        verticalalignment="bottom",
+                                        bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
 
         start_gap = float(surface.loss(self.start)) - surface.min_loss
         (self.curve,) = self.ax_loss.semilogy([], [], color="tab:blue")
@@ -325,7 +326,7 @@ class LearningRateExplorer:
         self.ax_loss.axhline(start_gap, color="gray", linestyle=":", linewidth=0.8)
         self.ax_loss.set_xlabel("step")
         self.ax_loss.set_ylabel("loss − minimum")
-        self.ax_loss.set_title("loss (dotted: at the start)")
+        self.ax_loss.set_title("loss (dotted: start)")
 
         x = np.linspace(0, LARGEST_ETA_LAMBDA, 200)
         self.ax_factor.plot(x, np.abs(1 - x), color="black")
@@ -333,9 +334,9 @@ class LearningRateExplorer:
         self.ax_factor.axvspan(2, LARGEST_ETA_LAMBDA, color="tab:red", alpha=0.12)
         self.ax_factor.set_xlim(0, LARGEST_ETA_LAMBDA)
         self.ax_factor.set_ylim(0, 1.6)
-        self.ax_factor.set_xlabel("ηλ   (red: diverges)")
+        self.ax_factor.set_xlabel("ηλ  (red: diverges)")
         self.ax_factor.set_ylabel("|1 − ηλ|")
-        self.ax_factor.set_title("factor per step,\none dot per direction")
+        self.ax_factor.set_title("factor per step")
         # one dot per curvature, coloured as in plot_contraction (smallest λ first: blue, orange, ...)
         self.dots = [self.ax_factor.plot([], [], marker="o", markersize=8, color=color, linestyle="none",
                                          label=f"λ = {curvature:g}")[0]
@@ -359,9 +360,11 @@ class LearningRateExplorer:
         for dot, x in zip(self.dots, eta_lambda):
             dot.set_data([x], [abs(1 - x)])
         first, *directions, conclusion = stability_verdict(lr, self.eigenvalues).split("\n")
-        self.verdict.set_text("\n".join([f"{first}.", ";   ".join(directions) + ".",
-                                          f"{conclusion[0].upper()}{conclusion[1:]}."]))
-        self.stopped.set_text(trajectory.message if trajectory.diverged else "")
+        self.verdict.set_text(f"{first}.   {conclusion[0].upper()}{conclusion[1:]}.\n"
+                              + ";   ".join(directions) + ".")
+        # three short lines: the map is a third of the figure's width
+        self.stopped.set_text(trajectory.message.replace(" at step", "\nat step").replace(" (", "\n(")
+                              if trajectory.diverged else "")
 
     def snapshot(self) -> Image:
         """The picture as it is now, as a static image to ``display``."""

@@ -488,8 +488,8 @@ class AveragingLab:
     ``values`` are noisy estimates, one per step (say one coordinate of
     successive minibatch gradients); ``truth`` the exact values they estimate,
     one per step. The picture shows the noisy values as dots, the truth as a
-    black line and m_t = β m_{t−1} + (1 − β) v_t in colour; a line of text gives
-    the measured noise of the average and how many steps it needs to follow a change.
+    black line and m_t = β m_{t−1} + (1 − β) v_t in colour; beside the plot, under its legend, a few
+    lines of text give the measured noise of the average and how many steps it needs to follow a change.
     """
 
     def __init__(self, values: object, truth: object, beta: float = 0.9, title: str = "") -> None:
@@ -497,21 +497,23 @@ class AveragingLab:
         self.beta = widgets.FloatSlider(value=beta, min=0.0, max=0.99, step=0.01,
                                         description="β", readout_format=".2f")
         steps = np.arange(1, len(self.values) + 1)
-        figure = Figure(figsize=(WIDTH, 5.6), layout="constrained")
-        ax, notes = figure.subplots(2, 1, height_ratios=[1, 0.36])  # notes: a strip for the legend and the text
-        notes.axis("off")
-        ax.plot(steps, self.values, ".", color="0.55", markersize=3, label="minibatch gradient ĝ_t (noisy)")
-        ax.plot(steps, self.truth, color="black", linewidth=1.5, label="full gradient ∇L (exact)")
+        # wide and short, so that a projector shows it without shrinking its text: the plot on the left,
+        # a column on the right, as tall as the figure, for the legend (top) and the numbers (bottom)
+        figure = Figure(figsize=(WIDTH, 3.6), layout="constrained")
+        left, notes = figure.subfigures(1, 2, width_ratios=[1, 0.41])
+        ax = left.subplots()
+        ax.plot(steps, self.values, ".", color="0.55", markersize=3, label="minibatch gradient\nĝ_t (noisy)")
+        ax.plot(steps, self.truth, color="black", linewidth=1.5, label="full gradient\n∇L (exact)")
         (self.line,) = ax.plot(steps, self.values, color="tab:orange", linewidth=2,
-                               label="average m_t = β m_{t−1} + (1 − β) ĝ_t")
+                               label="average\nm_t = β m_{t−1}\n+ (1 − β) ĝ_t")
         low, high = np.percentile(self.values, [0.5, 99.5])
         ax.set_ylim(low - 0.1 * (high - low), high + 0.1 * (high - low))
         ax.set_xlim(0, len(self.values) + 1)
         ax.set_xlabel("step t")
         ax.set_ylabel("one gradient coordinate")
         ax.set_title(title)
-        notes.legend(*ax.get_legend_handles_labels(), loc="upper left", ncols=2, borderaxespad=0, frameon=False)
-        self.text = notes.text(0, 0, "", transform=notes.transAxes, va="bottom")
+        notes.legend(*ax.get_legend_handles_labels(), loc="upper left", borderaxespad=0.3, frameon=False)
+        self.text = notes.text(0.03, 0.03, "", va="bottom")
         self.live = LiveFigure(figure)
         self.live.animate(self.line, self.text)
         self.panel = self.live.panel([self.beta], self.update)
@@ -532,9 +534,9 @@ class AveragingLab:
         self.line.set_data(np.arange(1, len(self.values) + 1), ewma(self.values, beta))
         raw = float(np.sqrt(np.mean((self.values - self.truth) ** 2)))
         self.text.set_text(
-            f"β = {beta:.2f}: averages about 1/(1 − β) = {1 / (1 - beta):.0f} gradients;\n"
-            f"noise left {self.noise(beta):.3f} (ĝ alone: {raw:.3f});  "
-            f"follows a change to 90% in {steps_to_follow(beta)} steps"
+            f"β = {beta:.2f}: averages about\n1/(1 − β) = {1 / (1 - beta):.0f} gradients;\n"
+            f"noise left {self.noise(beta):.3f}\n(ĝ alone: {raw:.3f});\n"
+            f"follows a change to 90%\nin {steps_to_follow(beta)} steps"
         )
 
     def snapshot(self):

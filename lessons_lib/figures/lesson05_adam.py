@@ -168,7 +168,7 @@ class SignalToNoise:
                                                 style={"description_width": "initial"})
         self.steady_slider = log_slider("steady gradient of b", steady, low, high)
 
-        figure = Figure(figsize=(WIDTH, 4.4), layout="constrained")
+        figure = Figure(figsize=(WIDTH, 3.6), layout="constrained")  # short: a projector keeps its text large
         self.ax_sgd, self.ax_adam = figure.subplots(1, 2)
         self.live = LiveFigure(figure)
         t = np.arange(self.steps + 1)
@@ -187,11 +187,10 @@ class SignalToNoise:
         self.ax_adam.set_ylim(-0.3 * self.steps, 1.15 * self.steps)
         self.ax_sgd.set_ylabel("distance moved / η")
         self.ax_sgd.legend(loc="upper left")
-        # the titles say how far each parameter drifts per step; two lines are reserved now,
-        # because the layout is computed once, at the first draw
+        # the titles say how far each parameter drifts per step, in one line each
         self.titles = {self.ax_sgd: self.ax_sgd.title, self.ax_adam: self.ax_adam.title}
         for ax, name in ((self.ax_sgd, "SGD"), (self.ax_adam, "Adam")):
-            ax.set_title(f"{name}\n(filled in by update)")
+            ax.set_title(f"{name} (filled in by update)")
             self.live.animate(ax.title)
         self.status = widgets.HTML()
         self.panel = self.live.panel([self.noise_slider, self.steady_slider], self.update, self.status)
@@ -213,7 +212,7 @@ class SignalToNoise:
                 path.set_ydata(moved[:, k])
                 drift.set_ydata(drifts[name][k] * t)
             a, b = moved[-1] / self.steps
-            ax.title.set_text(f"{name}: drift per step,\na {a:.3g} η, b {b:.3g} η")
+            ax.title.set_text(f"{name} drift per step: a {a:.3g} η, b {b:.3g} η")
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""

@@ -313,22 +313,24 @@ class EWMAExplorer:
         self.draws = np.random.default_rng(seed).standard_normal(self.steps)
         self.t = np.arange(1, self.steps + 1)
 
-        figure = Figure(figsize=(WIDTH, 4.6), layout="constrained")
+        # Wide and short (a projector shows a live picture at most ~286 px tall below its controls): the
+        # readout is one line above the axes, the legend beside them.
+        figure = Figure(figsize=(WIDTH, 3.5), layout="constrained")
         ax = figure.subplots()
         ax.axhline(self.mean, color="black", linestyle="--", linewidth=1, label=f"true mean {self.mean:g}")
         (self.dots,) = ax.plot([], [], ".", color=SIGNAL, markersize=4, label="signal x_t")
         (self.expected,) = ax.plot([], [], color=UNCORRECTED, linestyle="--", linewidth=1,
-                                   label="expected average from 0: (1 − βᵗ)·mean")
+                                   label="expected average\nfrom 0: (1 − βᵗ)·mean")
         (self.plain,) = ax.plot([], [], color=UNCORRECTED, linewidth=2, label="average from 0: m_t")
-        (self.corrected,) = ax.plot([], [], color=CORRECTED, linewidth=2, label="corrected: m_t / (1 − βᵗ)")
-        # the title is the readout: it never hides a curve (two lines reserved: the layout is fixed at the first draw)
-        self.readout = ax.set_title(" \n ")
+        (self.corrected,) = ax.plot([], [], color=CORRECTED, linewidth=2, label="corrected:\nm_t / (1 − βᵗ)")
+        # the title is the readout: it never hides a curve (its line is reserved: the layout is fixed at the first draw)
+        self.readout = figure.suptitle(" ")
         spread = 2.5 * self.NOISE_MAX
         ax.set_xlim(0, self.steps)
         ax.set_ylim(min(0.0, self.mean) - spread, max(0.0, self.mean) + spread)
         ax.set_xlabel("step t")
         ax.set_ylabel("value")
-        figure.legend(loc="outside lower center", ncols=2)  # below the axes: beside them it takes a third
+        figure.legend(loc="outside right center")  # beside the axes: inside, it would hide dots at high noise
         self.live = LiveFigure(figure)
         self.live.animate(self.dots, self.expected, self.plain, self.corrected, self.readout)
 
@@ -352,7 +354,7 @@ class EWMAExplorer:
         self.plain.set_data(self.t, ewma(signal, beta))
         self.corrected.set_data(self.t, ewma(signal, beta, bias_correction=True))
         weights = ",   ".join(f"t = {t}: {beta**t:.2f}" for t in (1, 10, 50))
-        self.readout.set_text(f"weight the average still gives its zero start, βᵗ:\n{weights}")
+        self.readout.set_text(f"weight still on the zero start, βᵗ:   {weights}")
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""
@@ -376,8 +378,11 @@ class EarlyLossLab:
         t = np.arange(1, self.steps + 1)
         self.t = t
 
-        figure = Figure(figsize=(WIDTH, 5.2), layout="constrained")
-        ax_factor, ax_loss = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
+        # Wide and short (a projector shows a live picture at most ~286 px tall below its controls): three-line
+        # readouts above the panels, one row of legend below them.
+        figure = Figure(figsize=(WIDTH, 3.6), layout="constrained")
+        # the right panel is the wider: its readout has the longer lines
+        ax_factor, ax_loss = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.55]})
         ax_factor.axhline(1, color="grey", linewidth=1, linestyle=":")
         (self.factor_line,) = ax_factor.semilogy([], [], color=UNCORRECTED, linewidth=2)
         ax_factor.set_xlim(0, self.steps)
@@ -395,7 +400,7 @@ class EarlyLossLab:
         ax_loss.set_xlabel(f"step t   ({self.epochs} epochs of {self.steps // self.epochs} steps, seed {seed})")
         ax_loss.set_ylabel("minibatch loss (digits network)")
         figure.legend(loc="outside lower center", ncols=3)  # below the panels: inside, over the curves
-        self.loss_text = ax_loss.set_title(" \n \n \n ")
+        self.loss_text = ax_loss.set_title(" \n \n ")
         for ax in (ax_factor, ax_loss):
             major_ticks_only(ax)
         self.live = LiveFigure(figure)
@@ -425,7 +430,7 @@ class EarlyLossLab:
         factor = inflation_factor(self.t, beta1, beta2)
         self.factor_line.set_data(self.t, factor)
         peak = int(np.argmax(factor))
-        self.factor_text.set_text(f"uncorrected step ÷ corrected step\nat t = 1: {factor[0]:.3g},   "
+        self.factor_text.set_text(f"uncorrected step ÷ corrected step\nat t = 1: {factor[0]:.3g},  "
                                   f"at t = {self.steps}: {factor[-1]:.3g}\n"
                                   f"largest: {factor[peak]:.3g} at t = {peak + 1}")
         record = self.run()
@@ -437,8 +442,7 @@ class EarlyLossLab:
         errors = record.val_error[:, 0, -1]
         self.loss_text.set_text(
             f"largest loss in epoch 1:\n{_times(spikes[0])} the start with correction, {_times(spikes[1])} without\n"
-            f"validation error after {self.epochs} epochs:\n{_percent(errors[0])} with correction, "
-            f"{_percent(errors[1])} without")
+            f"validation error: {_percent(errors[0])} with, {_percent(errors[1])} without")
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""

@@ -29,7 +29,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image as StaticImage
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from lessons_lib.figures.live import log_slider
 from lessons_lib.figures.plotting import COLORS, RACE_FIGSIZE, draw_contours, plot_race
@@ -309,9 +308,10 @@ class DecayRace:
     """Adam without decay, Adam + L2 and AdamW with the same λ and η, on the shifted valley.
 
     Sliders: λ and η (log scales). On the map: the paths, the origin (+), the
-    minimum of L (★) and the minimum of L + (λ/2)‖θ‖², the L2 optimum (◆).
-    The title above both panels gives where each decayed run ends after ``steps``
-    steps; a legend below both panels names the runners.
+    minimum of L (★), the minimum of L + (λ/2)‖θ‖², the L2 optimum (◆), and the
+    ends of the decayed runs (■). The title above both panels names these marks
+    and gives where each decayed run ends after ``steps`` steps; a legend below
+    both panels names the runners.
     """
 
     LAM_RANGE = (0.01, 1.0)
@@ -329,18 +329,14 @@ class DecayRace:
                                   color=COLORS[1], linestyle="none")
         self.ends = [ax.plot([], [], marker="s", markersize=7, color=color, linestyle="none")[0]
                      for color in COLORS[1:3]]
-        # The marks are named at the lower right of the map, where no path goes: they start at the lower left
-        # and head up to the right. The runners are named below both panels, and the title gives the end
-        # points (two lines reserved). Both are made before the first draw, which fixes the layout.
-        ax.legend(handles=[Line2D([], [], marker="*", color="black", markersize=10, linestyle="none"),
-                           Line2D([], [], marker="D", markerfacecolor="none", markeredgewidth=2, color=COLORS[1],
-                                  linestyle="none"),
-                           Line2D([], [], marker="+", color="black", markersize=10, linestyle="none"),
-                           Line2D([], [], marker="s", color="grey", linestyle="none")],
-                  labels=["minimum of L", "L2 optimum", "θ = 0", "end of a decayed run"],
-                  loc="lower right", framealpha=0.9)
+        # Wide and short (a projector shows a live picture at most ~286 px tall below its controls): no panel
+        # titles; the title above both panels names the marks (★, +, ■, ◆ as text) and gives the end points (two
+        # lines reserved), and the runners are named below both panels. Both are made before the first draw,
+        # which fixes the layout.
+        ax.set_title("")
+        self.race.ax_loss.set_title("")
         figure.legend(self.race.curves, RACE_LABELS, loc="outside lower center", ncols=2)
-        figure.set_size_inches(WIDTH, 4.8)
+        figure.set_size_inches(WIDTH, 3.6)
         self.readout = figure.suptitle("after … steps:\n(filled in by update)")
         self.race.live.animate(self.optimum, *self.ends, self.readout)
         self.status = widgets.HTML()
@@ -371,10 +367,11 @@ class DecayRace:
         for trajectory, end, name in zip(trajectories[1:], self.ends, ("Adam + L2", "AdamW")):
             x, y = trajectory.positions[-1]
             end.set_data([x], [y])
-            parts.append(f"{name} at ({x:.2f}, {y:.2f})")
-        parts.append(f"L2 optimum ({optimum[0]:.2f}, {optimum[1]:.2f})")
-        self.readout.set_text(f"after {self.steps} steps (λ = {self.lam_slider.value:.3g}, "
-                              f"η = {self.lr_slider.value:.3g}):\n" + "  ·  ".join(parts))
+            parts.append(f"■ {name} at ({x:.2f}, {y:.2f})")
+        parts.append(f"◆ L2 optimum ({optimum[0]:.2f}, {optimum[1]:.2f})")
+        lam, lr = self.lam_slider.value, self.lr_slider.value
+        self.readout.set_text(f"★ minimum of L,  + θ = 0;  after {self.steps} steps with λ = {lam:.3g}, η = {lr:.3g}:\n"
+                              + ",  ".join(parts))
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""

@@ -277,7 +277,6 @@ class VariantRace:
         shown: list[Trajectory | None] = [None] * len(self.race.labels)
         shown[0] = adam
         shown[self.race.labels.index(self.variant_menu.value)] = variant
-        self.race.show(shown)
         self.title.set_text(DELTAS[self.variant_menu.value].title)
         lines = [f"loss − minimum after {self.steps} steps:"]
         for trajectory in (adam, variant):
@@ -285,7 +284,8 @@ class VariantRace:
                 lines.append(f"{trajectory.rule_name}: diverged at step {trajectory.diverged_at}")
             else:
                 lines.append(f"{trajectory.rule_name}: {max(trajectory.losses[-1] - surface.min_loss, 0.0):.2g}")
-        self.finals.set_text("\n".join(lines))
+        self.finals.set_text("\n".join(lines))  # before the race: its legend avoids this note
+        self.race.show(shown)
 
     def snapshot(self) -> StaticImage:
         """The figure as it is now, as a static picture to ``display``."""

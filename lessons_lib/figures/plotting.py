@@ -29,7 +29,7 @@ from lessons_lib.surfaces import Surface
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray")
 
 #: Size of the two-panel figure (map left, loss curves right), in inches.
-RACE_FIGSIZE = (WIDTH, 4.0)
+RACE_FIGSIZE = (WIDTH, 3.4)
 
 #: Loss gaps below this are drawn at this value on log axes (0 cannot be shown).
 SMALLEST_GAP = 1e-16

@@ -6,6 +6,7 @@ scale. Lessons use it with a slider or two; the playground with every knob.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,6 +33,9 @@ class LiveRace:
     ``colors_by_order=True``, the runners shown take the colours in the order
     they are listed, for many runners of which a few race at once (the
     playground). Past the eighth, the colours come round again, dashed.
+
+    The legend of the loss panel goes where no curve and no text is when the
+    runners shown change ("best"): a widget's note in that panel is set first.
     """
 
     def __init__(self, surface: Surface, labels: Sequence[str], steps: int,
@@ -95,7 +99,8 @@ class LiveRace:
                 curve.set_data(np.arange(len(gap)), gap)
         # After the visibility: a legend copies its handles' look, visibility included.
         self._update_legend([label for label, t in zip(self.labels, trajectories) if t is not None])
-        self.note.set_text("\n".join(trajectory.message for trajectory in shown if trajectory.diverged))
+        # One message a diverged run, wrapped to fit the map's width.
+        self.note.set_text("\n".join(textwrap.fill(trajectory.message, 30) for trajectory in shown if trajectory.diverged))
 
     def _color_by_order(self, visible: list[bool]) -> None:
         """The runners shown take the palette in order (before the legend is made: it copies their look)."""
@@ -111,8 +116,7 @@ class LiveRace:
         if labels != self._legend_for:
             self._legend_for = labels
             handles = [curve for curve, label in zip(self.curves, self.labels) if label in labels]
-            # "best": where the curves are not, as they are now (a legend is drawn with the background only)
-            self.ax_loss.legend(handles=handles, labels=labels, loc="best")
+            self.ax_loss.legend(handles=handles, labels=labels, loc="best")  # drawn with the background
             self.live.redraw_background()
 
     def _fit_loss_axis(self, shown: Sequence[Trajectory]) -> None:
