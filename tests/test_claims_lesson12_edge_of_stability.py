@@ -20,7 +20,8 @@ RUNS = {(0.4, 0): STEPS, (0.4, 1): STEPS, (0.4, 2): STEPS, (0.6, 0): STEPS, (0.1
 SHAPES = [(64, 32), (32,), (32, 10), (10,)]
 
 data = load_digits_classification(seed=0)
-Xe, Ye = data.X_train[:500], np.eye(10)[data.y_train[:500]]
+IMAGES = 250  # the notebook's: Xe, Ye = X[:250], …
+Xe, Ye = data.X_train[:IMAGES], np.eye(10)[data.y_train[:IMAGES]]
 
 
 def unpack(theta):
@@ -133,3 +134,14 @@ def test_of_the_two_runs_at_the_edge_the_larger_step_ends_flatter(runs):
             _, steps, lams = runs[(lr, 0)]
             medians[lr] = np.median(lams[(steps >= SETTLED) & (steps <= horizon)])
         assert medians[0.6] < 0.8 * medians[0.4], (horizon, medians)
+
+
+def test_the_setting_here_is_the_notebooks():
+    """The same images as the notebook's section 11 (its cell that builds Xe, Ye)."""
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "12_tuning_in_practice.ipynb"
+    cells = [cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    assert any(f"Xe, Ye = X[:{IMAGES}], np.eye(10)[y[:{IMAGES}]]" in source for source in cells)
