@@ -47,21 +47,7 @@ def train_grid(rules, model, data, *, epochs, batch_size=32, seeds=(0,)) -> less
     records = train_batched([Run(rule, seed) for rule in rules for seed in seeds], model, data, epochs=epochs,
                             batch_size=batch_size, evaluate_train=False)
     runs = [records[r * len(seeds):(r + 1) * len(seeds)] for r in range(len(rules))]
-
-    def per_run(values_of, length):
-        return np.array([[np.pad(values_of(r), (0, length - len(values_of(r))), constant_values=np.nan)
-                          for r in row] for row in runs])
-
-    steps_per_epoch = runs[0][0].steps_per_epoch
-    with np.errstate(over="ignore", invalid="ignore"):
-        test_error = [[np.mean(model.predict(r.theta, data.X_test) != data.y_test) if r.diverged_at is None
-                       else np.nan for r in row] for row in runs]
-    return lesson06.GridRecord(
-        rules=rules, seeds=seeds, batch_losses=per_run(lambda r: r.batch_losses, epochs * steps_per_epoch),
-        start_loss=np.array([r.train_loss[0] for r in runs[0]]),
-        val_error=per_run(lambda r: 1 - r.val_accuracy, epochs + 1), test_error=np.array(test_error),
-        diverged_at=np.array([[r.diverged_at or 0 for r in row] for row in runs]), steps_per_epoch=steps_per_epoch,
-    )
+    return lesson06.grid_record(rules, seeds, runs, model, data, epochs)
 
 
 def test_the_batched_grid_is_the_lessons_train_grid():

@@ -107,6 +107,7 @@ def _notebook(prose: str, printed: str, between: int = 0) -> dict:
     ("by a factor of 1.5 or more", "at least 1.45", False),
     ("within 0.005 of it", "largest gap 0.004", True),
     ("within 0.005 of it", "largest gap 0.006", False),
+    ("three hundred times shorter", "<Figure size 800x300 with 1 Axes>", False),  # a size states no result
 ])
 def test_a_number_is_matched_at_the_precision_it_is_written(prose, printed, ok):
     assert (notebook_sources(_notebook(prose, printed)).unmatched() == []) is ok

@@ -9,7 +9,8 @@ this module keeps the plumbing:
   longer a step of Adam without bias correction is than the corrected step;
 * ``train_grid``: train one small network with many update rules and seeds
   (``lessons_lib.training.train`` for each), the runs of one seed from the same start
-  on the same minibatches: the experiment of the lesson; ``merge_grids`` joins two such records;
+  on the same minibatches: the experiment of the lesson (``grid_record`` gathers the runs into one
+  record); ``merge_grids`` joins two such records;
 * ``experiment_table`` and ``early_loss_figure``: the experiment's table and curves;
 * ``EWMAExplorer`` and ``EarlyLossLab``: the lesson's two live figures.
 """
@@ -202,6 +203,13 @@ def train_grid(rules: Sequence[object], model: MLP, data: Dataset, *, epochs: in
     # The grid keeps only the training loss at the start: measuring it every epoch is over a tenth of a run.
     runs = [[train(rule, model, data, epochs=epochs, batch_size=batch_size, seed=seed, evaluate_train=False)
              for seed in seeds] for rule in rules]
+    return grid_record(rules, seeds, runs, model, data, epochs)
+
+
+def grid_record(rules: Sequence[object], seeds: Sequence[int], runs: Sequence[Sequence[TrainingRecord]],
+                model: MLP, data: Dataset, epochs: int) -> GridRecord:
+    """The ``GridRecord`` of ``runs``: one row per rule, one ``TrainingRecord`` per seed, of ``epochs`` epochs."""
+    rules, seeds = tuple(rules), tuple(seeds)
 
     def per_run(values_of: Callable[[TrainingRecord], np.ndarray], length: int) -> np.ndarray:
         """One row of ``length`` values per run, NaN after a divergence: shape (R, S, length)."""
