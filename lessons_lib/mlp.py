@@ -123,10 +123,15 @@ class MLP:
 
     def loss(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
         """The mean cross-entropy −(1/n) Σ_i log p[i, y_i]."""
+        return self.loss_and_accuracy(theta, X, y)[0]
+
+    def loss_and_accuracy(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """The mean cross-entropy and the fraction of examples predicted right, from one forward pass."""
         X = self._check_inputs(X)
         y = self._check_labels(y, len(X))
         z_last = self._forward(self.layers(theta), X)[-1]
-        return float(np.mean(_log_sum_exp(z_last) - z_last[np.arange(len(y)), y]))
+        loss = float(np.mean(_log_sum_exp(z_last) - z_last[np.arange(len(y)), y]))
+        return loss, float(np.mean(np.argmax(z_last, axis=1) == y))
 
     def loss_and_grad(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """The mean cross-entropy and its gradient with respect to θ (a flat vector like θ)."""
@@ -139,7 +144,7 @@ class MLP:
 
         z_last = zs[-1]
         log_norm = _log_sum_exp(z_last)
-        loss = float(np.mean(log_norm - z_last[rows, y]))
+        loss = float((log_norm - z_last[rows, y]).sum() / n)  # −(1/n) Σ_i log p[i, y_i]
         p = np.exp(z_last - log_norm[:, None])  # softmax
 
         grad = np.empty_like(theta)

@@ -34,13 +34,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from lessons_lib.checks import check_flag, check_positive, check_positive_int
 from lessons_lib.clipping import clip_by_global_norm
 from lessons_lib.data import Dataset, minibatches
 from lessons_lib.mlp import MLP
 from lessons_lib.runner import check_rule
+
+_BLAS = ThreadpoolController()  # numpy's BLAS library, found once: looking for it at every run costs milliseconds
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,7 +166,7 @@ def train(
     # which spend more time handing work over than working (20 epochs of Adam on a (64, 32, 10) MLP,
     # on a busy 2-core machine: 0.2–0.4 s with one thread, 0.4–1.0 s with two).
     # The first evaluation too: a product on two threads leaves the second spinning, busy, through the whole run.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _BLAS.limit(limits=1, user_api="blas"):
         history = [_evaluate(model, theta, data)]
         for _ in _epochs(epochs, progress, str(getattr(rule, "name", type(rule).__name__))):
             for batch in minibatches(n_train, batch_size, rng):
@@ -207,10 +209,8 @@ def train(
         batch_losses=np.array(batch_losses),
         grad_norms=np.array(grad_norms),
         lrs=np.array(lrs),
-        train_loss=columns[:, 0],
-        train_accuracy=columns[:, 1],
-        val_loss=columns[:, 2],
-        val_accuracy=columns[:, 3],
+        train_loss=columns[:, 0], train_accuracy=columns[:, 1],
+        val_loss=columns[:, 2], val_accuracy=columns[:, 3],
         theta=theta,
         state=state,
         steps_per_epoch=steps_per_epoch,
@@ -223,11 +223,9 @@ def _evaluate(model: MLP, theta: np.ndarray, data: Dataset, on_train: bool = Tru
     """(training loss, training accuracy, validation loss, validation accuracy); NaN where there is no such part or
     ``on_train`` is False."""
     with np.errstate(over="ignore", invalid="ignore"):
-        train_loss = model.loss(theta, data.X_train, data.y_train) if on_train else np.nan
-        train_accuracy = model.accuracy(theta, data.X_train, data.y_train) if on_train else np.nan
-        if data.X_val is None:
-            return train_loss, train_accuracy, np.nan, np.nan
-        return train_loss, train_accuracy, model.loss(theta, data.X_val, data.y_val), model.accuracy(theta, data.X_val, data.y_val)
+        train_part = model.loss_and_accuracy(theta, data.X_train, data.y_train) if on_train else (np.nan, np.nan)
+        val_part = (np.nan, np.nan) if data.X_val is None else model.loss_and_accuracy(theta, data.X_val, data.y_val)
+        return *train_part, *val_part
 
 
 def _epochs(epochs: int, progress: bool, name: str) -> range:

@@ -21,11 +21,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from lessons_lib.data import Dataset, minibatches
 from lessons_lib.mlp import MLP
 from lessons_lib.training import TrainingRecord
+
+
+BLAS = ThreadpoolController()  # numpy's BLAS, found once (threadpool_limits looks for it at every call: milliseconds)
+
+
+def one_blas_thread():
+    """``threadpool_limits(limits=1, user_api="blas")`` (as ``train``: one BLAS thread for tiny matrices), with the
+    libraries found once."""
+    return BLAS.limit(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,8 +59,30 @@ def _layers(model: MLP, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 def _log_sum_exp(z: np.ndarray) -> np.ndarray:
     """log Σ_k exp(z[..., k]), with the largest z taken out first (as ``lessons_lib.mlp``'s)."""
-    z_max = z.max(axis=-1)
-    return z_max + np.log(np.exp(z - z_max[..., None]).sum(axis=-1))
+    z_max = _last_axis_max(z)
+    return z_max + np.log(_last_axis_sum(np.exp(z - z_max[..., None])))
+
+
+def _last_axis_max(z: np.ndarray) -> np.ndarray:
+    """``z.max(axis=-1)`` (the same numbers: a maximum is exact), one column at a time: faster than numpy's
+    reduction along a short last axis (the classes: 10)."""
+    largest = z[..., 0].copy()
+    for k in range(1, z.shape[-1]):
+        np.maximum(largest, z[..., k], out=largest)
+    return largest
+
+
+def _last_axis_sum(e: np.ndarray) -> np.ndarray:
+    """``e.sum(axis=-1)`` for a last axis of 8 to 15 values, in numpy's order (its pairwise sum: eight partial
+    sums, added in pairs, then the rest one by one), so the same numbers to the last bit; faster than numpy's
+    reduction along a short axis. ``test_the_short_sums_are_numpys`` (tests/test_claims_lesson06.py) holds it
+    to ``sum``."""
+    if not 8 <= e.shape[-1] < 16:
+        return e.sum(axis=-1)
+    total = ((e[..., 0] + e[..., 1]) + (e[..., 2] + e[..., 3])) + ((e[..., 4] + e[..., 5]) + (e[..., 6] + e[..., 7]))
+    for k in range(8, e.shape[-1]):
+        total += e[..., k]
+    return total
 
 
 def losses_and_grads(model: MLP, thetas: np.ndarray, X: np.ndarray, y: np.ndarray,
@@ -67,9 +98,10 @@ def losses_and_grads(model: MLP, thetas: np.ndarray, X: np.ndarray, y: np.ndarra
     z2 = h @ W2 + b2[:, None, :]
     log_norm = _log_sum_exp(z2)
     labels = y if y_loss is None else y_loss
-    losses = np.mean(log_norm - np.take_along_axis(z2, labels[:, :, None], axis=2)[:, :, 0], axis=1)
+    networks = np.arange(N)[:, None]
+    losses = np.mean(log_norm - z2[networks, rows[None, :], labels], axis=1)
     dz2 = np.exp(z2 - log_norm[..., None])  # softmax
-    dz2[np.arange(N)[:, None], rows[None, :], y] -= 1.0
+    dz2[networks, rows[None, :], y] -= 1.0
     dz2 /= n  # ∂loss/∂z_L = (p − onehot(y)) / n
     (w1, b1s), (w2, b2s) = model.layer_slices()
     grads = np.empty_like(thetas)
@@ -102,6 +134,12 @@ def _column(rules: Sequence[object], name: str) -> np.ndarray:
     return np.array([float(getattr(rule, name)) for rule in rules])[:, None]
 
 
+def _one_if_shared(column: np.ndarray) -> float | np.ndarray:
+    """A column of per-network numbers as one number when they are all equal: the same products and quotients,
+    and numpy's fast path for a number (three times faster than for a column)."""
+    return float(column[0, 0]) if (column == column[0, 0]).all() else column
+
+
 class BatchedLibraryRule:
     """Rules that differ at most in η, as one library rule acting on the stacked parameters (with one η per
     coordinate: the rule reads ``self.lr`` at each call)."""
@@ -121,10 +159,13 @@ class BatchedLibraryRule:
 
 class BatchedAdam:
     """``lessons_lib.optim.Adam`` (and AdamW), without amsgrad, for networks with their own β₁, β₂, ε, λ, bias
-    correction: the library's operations in the library's order, in place, on the N × P parameters."""
+    correction: the library's operations in the library's order, in place, on the N × P parameters. A
+    hyperparameter that all the networks share is used as one number; a bias correction that none of them
+    makes is left out (a division by 1 changes nothing)."""
 
     def __init__(self, rules: Sequence[object], thetas: np.ndarray):
-        self.beta1, self.beta2, self.eps = (_column(rules, name) for name in ("beta1", "beta2", "eps"))
+        self.beta1, self.beta2, self.eps = (_one_if_shared(_column(rules, name)) for name in ("beta1", "beta2", "eps"))
+        self.keep1, self.keep2 = (_one_if_shared(1 - _column(rules, name)) for name in ("beta1", "beta2"))
         self.weight_decay = _column(rules, "weight_decay")
         self.decoupled = np.array([rule.decoupled_weight_decay for rule in rules])[:, None]
         self.corrected = [(rule.beta1, rule.beta2) if rule.bias_correction else None for rule in rules]
@@ -138,27 +179,36 @@ class BatchedAdam:
 
         return AdamState(t=self.t, m=self.m[j].copy(), v=self.v[j].copy(), v_max=None)
 
+    def corrections(self) -> tuple[float | np.ndarray | None, float | np.ndarray | None]:
+        """1 − β₁ᵗ and 1 − β₂ᵗ of each network (Python's float **; 1 without the correction); None if all are 1."""
+        if not any(self.corrected):
+            return None, None
+        c1 = np.array([1 - b[0] ** self.t if b else 1.0 for b in self.corrected])[:, None]
+        c2 = np.array([1 - b[1] ** self.t if b else 1.0 for b in self.corrected])[:, None]
+        return _one_if_shared(c1), _one_if_shared(c2)
+
     def step(self, thetas: np.ndarray, g: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        lr = eta[:, None]
+        lr = _one_if_shared(eta[:, None])
         if self.weight_decay.any():  # λ = 0 leaves θ and g as they are, as in the library
             g = np.where(self.decoupled, g, g + self.weight_decay * thetas)  # L2
             thetas = np.where(self.decoupled, thetas * (1 - lr * self.weight_decay), thetas)  # decoupled
         self.t += 1
         m, v, tmp, tmp2 = self.m, self.v, self.tmp, self.tmp2
         m *= self.beta1  # m ← β₁ m + (1 − β₁) g
-        np.multiply(1 - self.beta1, g, out=tmp)
+        np.multiply(self.keep1, g, out=tmp)
         m += tmp
         v *= self.beta2  # v ← β₂ v + (1 − β₂) g²
         np.square(g, out=tmp)
-        tmp *= 1 - self.beta2
+        tmp *= self.keep2
         v += tmp
-        c1 = np.array([1 - b[0] ** self.t if b else 1.0 for b in self.corrected])[:, None]  # Python's float **
-        c2 = np.array([1 - b[1] ** self.t if b else 1.0 for b in self.corrected])[:, None]
-        np.divide(v, c2, out=tmp)  # v̂ (v / 1 is v: no correction)
-        np.sqrt(tmp, out=tmp)
+        c1, c2 = self.corrections()
+        np.sqrt(v if c2 is None else np.divide(v, c2, out=tmp), out=tmp)  # √v̂ (v̂ = v / (1 − β₂ᵗ))
         tmp += self.eps
-        np.divide(m, c1, out=tmp2)  # m̂
-        tmp2 *= lr
+        if c1 is None:
+            np.multiply(m, lr, out=tmp2)
+        else:
+            np.divide(m, c1, out=tmp2)  # m̂
+            tmp2 *= lr
         tmp2 /= tmp  # η m̂ / (√v̂ + ε), in this order as the library's expression
         return thetas - tmp2
 
@@ -269,7 +319,7 @@ def train_batched(runs: Sequence[Run], model: MLP, data: Dataset, *, epochs: int
     one_group = len(steppers) == 1  # then its index is 0 … N − 1, in order
     which = first + np.arange(N)
     step = 0
-    with threadpool_limits(limits=1, user_api="blas"), np.errstate(all="ignore"):
+    with one_blas_thread(), np.errstate(all="ignore"):
         measure(0, np.arange(N), True)
         for epoch in range(epochs):
             orders = [list(minibatches(n_train, batch_size, rngs[s])) for s in seeds]

@@ -180,10 +180,57 @@ def test_the_average_cuts_the_gradients_noise_by_the_formula():
 MATCHED_EPOCHS = 200  # the lesson's 40, five times
 
 
-@lru_cache(maxsize=None)
+MATCHED_BETAS = (0.0, 0.9, 0.99)  # SGD, and EMA momentum with β = 0.9 and 0.99
+DECAYING = 0.01 / (1 + np.arange(MATCHED_EPOCHS * PER_EPOCH_8) / (10 * PER_EPOCH_8))  # η_t, whatever the run's length
+
+
 def matched(beta: float, independent: bool, epochs: int = MATCHED_EPOCHS) -> np.ndarray:
-    rule = SGD(lr=0.01) if beta == 0 else EMAMomentum(lr=0.01, beta=beta)
-    return run_seeds(rule, X, Y, 8, epochs, SEEDS, start=THETA_STAR, independent=independent)
+    """run_seeds(SGD(lr=0.01) if β = 0 else EMAMomentum(lr=0.01, beta=β), X, Y, 8, epochs, SEEDS, start=THETA_STAR,
+    independent=independent): positions (steps + 1, seeds, d)."""
+    return matched_rows(independent, epochs)[beta]
+
+
+@lru_cache(maxsize=None)
+def matched_rows(independent: bool, epochs: int) -> dict[float | str, np.ndarray]:
+    """``matched`` for the three β of MATCHED_BETAS side by side, one numpy step for every (run, seed) row: the
+    batches of ``run_seeds`` (seed s draws them from default_rng(s)) and EMA momentum's step, v ← β v + (1 − β) g,
+    θ ← θ − η v; with β = 0 it is SGD's step (v = 0·v + 1·g is g). With shuffled epochs, also "decaying":
+    run_seeds(SGD(lr=0.01), ..., lrs=DECAYING[:steps]), SGD with η_t = DECAYING[t]. {β or "decaying": positions}."""
+    runs = MATCHED_BETAS + (() if independent else ("decaying",))
+    rngs = [np.random.default_rng(seed) for seed in SEEDS]
+    beta = np.repeat([0.0 if run == "decaying" else run for run in runs], len(SEEDS))[:, None]
+    decaying = np.repeat([run == "decaying" for run in runs], len(SEEDS))
+    lr = np.full_like(beta, 0.01)
+    theta = np.tile(THETA_STAR, (len(beta), 1))
+    v = np.zeros_like(theta)
+    path = [theta]
+    for _ in range(epochs):
+        if independent:  # B = 8 examples drawn with replacement for each step
+            draws = np.stack([rng.integers(0, N, size=(PER_EPOCH_8, 8)) for rng in rngs], axis=1)
+            batches = list(np.tile(draws, (1, len(runs), 1)))
+        else:  # one shuffle per epoch, cut into batches of 8
+            orders = np.tile(np.stack([rng.permutation(N) for rng in rngs]), (len(runs), 1))
+            batches = [orders[:, k:k + 8] for k in range(0, N, 8)]
+        for rows in batches:
+            lr[decaying] = DECAYING[len(path) - 1]
+            Xb = X[rows]
+            residuals = np.einsum("sbd,sd->sb", Xb, theta) - Y[rows]
+            g = 2 * np.einsum("sb,sbd->sd", residuals, Xb) / rows.shape[1]
+            v = beta * v + (1 - beta) * g
+            theta = theta - lr * v
+            path.append(theta)
+    path = np.array(path)
+    return {run: path[:, r * len(SEEDS):(r + 1) * len(SEEDS)] for r, run in enumerate(runs)}
+
+
+def test_matched_rows_are_run_seeds():
+    for independent in (False, True):
+        for beta in MATCHED_BETAS:
+            rule = SGD(lr=0.01) if beta == 0 else EMAMomentum(lr=0.01, beta=beta)
+            one = run_seeds(rule, X, Y, 8, 3, SEEDS, start=THETA_STAR, independent=independent)
+            np.testing.assert_allclose(matched_rows(independent, 3)[beta], one, rtol=1e-12, atol=0)
+    one = run_seeds(SGD(lr=0.01), X, Y, 8, 3, SEEDS, start=THETA_STAR, lrs=DECAYING[:3 * PER_EPOCH_8])
+    np.testing.assert_allclose(matched_rows(False, 3)["decaying"], one, rtol=1e-12, atol=0)
 
 
 def test_with_independent_batches_stepping_along_the_average_ends_as_noisy_as_sgd():
@@ -211,11 +258,13 @@ def test_a_decaying_eta_and_averaged_positions_lower_the_floor_far_more_and_keep
     #  positions by 81.5" — both far more than the average of gradients (1.4)
     last = 5 * PER_EPOCH_8
     constant = matched(0.0, False)
+    decaying_longest = matched_rows(False, MATCHED_EPOCHS)["decaying"]
     ends = {}
     for epochs in (40, MATCHED_EPOCHS):
         steps = epochs * PER_EPOCH_8
-        lrs = 0.01 / (1 + np.arange(steps) / (10 * PER_EPOCH_8))
-        decaying = run_seeds(SGD(lr=0.01), X, Y, 8, epochs, SEEDS, start=THETA_STAR, lrs=lrs)
+        # run_seeds(SGD(lr=0.01), ..., epochs, ..., lrs=DECAYING[:steps]): the start of the longest run (the same
+        # batches, the same η's)
+        decaying = decaying_longest[:steps + 1]
         sgd_end = excess_losses(constant[steps - last:steps + 1], X, Y, L_MIN).mean(axis=0)
         decay_end = excess_losses(decaying[-last:], X, Y, L_MIN).mean(axis=0)
         averaged_end = excess_losses(running_average(constant[:steps + 1], steps // 2)[-1], X, Y, L_MIN)

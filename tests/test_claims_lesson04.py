@@ -13,7 +13,6 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
-from scipy.signal import lfilter
 
 from lessons_lib.optim import SGD, AdaGrad, RMSprop
 from lessons_lib.runner import run
@@ -132,6 +131,8 @@ def test_adagrad_needs_about_four_times_the_steps_to_go_twice_as_far():
 
 def test_rmsprop_step_size_levels_off_near_lr_over_root_two_for_three_seeds():
     """'RMSprop's levels off near η/√E[g²] = η/√2 and stays there' (noisy g: mean 1, sd 1)."""
+    from scipy.signal import lfilter  # here, not at the top: importing scipy takes a second, at collection on every worker
+
     lr, steps = 0.1, 50_000  # 5x the lesson's 10 000
     grads = 1 + np.column_stack([np.random.default_rng(seed).standard_normal(steps) for seed in SEEDS])
     v = lfilter([0.01], [1, -0.99], grads**2, axis=0)  # v_t = 0.99 v_{t−1} + 0.01 g_t², from v_0 = 0

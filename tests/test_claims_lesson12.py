@@ -11,7 +11,6 @@ from dataclasses import fields, replace
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from lessons_lib.mlp import MLP
 from lessons_lib.optim import SGD, Adam
@@ -19,7 +18,8 @@ from lessons_lib.runner import ewma
 from lessons_lib.schedules import Cosine
 from lessons_lib.training import train
 
-from claims_batched import BatchedAdam, Run, assert_same_as_train, evaluate, losses_and_grads, train_batched
+from claims_batched import (BatchedAdam, Run, assert_same_as_train, evaluate, losses_and_grads, one_blas_thread,
+                            train_batched)
 
 pytestmark = pytest.mark.slow  # a few seconds in all: hundreds of short training runs, batched
 
@@ -42,7 +42,7 @@ def overfit(loss_and_grad, X, y, seed=0, steps=300, lr=0.01):
     theta = MODEL.init(seed)
     state = rule.init(theta)
     losses = []
-    with threadpool_limits(limits=1, user_api="blas"):  # as train() does: tiny matrices, one BLAS thread is faster
+    with one_blas_thread():  # as train() does: tiny matrices, one BLAS thread is faster
         for _ in range(steps):
             loss, g = loss_and_grad(theta, X, y)
             theta, state = rule.update(theta, g, state)  # rule.step without its argument checks
@@ -90,7 +90,7 @@ def sharpness(theta, X, y, iterations=30):
         return (MODEL.loss_and_grad(theta + h * v, X, y)[1] - MODEL.loss_and_grad(theta - h * v, X, y)[1]) / (2 * h)
 
     v = np.random.default_rng(0).normal(size=theta.size)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         for _ in range(iterations):
             v = hvp(v / np.linalg.norm(v))
         u = v / np.linalg.norm(v)
@@ -190,7 +190,7 @@ def overfit_many(batches, seeds, steps=300, lr=0.01, buggy=False):
     adam_ = BatchedAdam([Adam(lr=lr)] * len(seeds), thetas)
     eta = np.full(len(seeds), float(lr))
     losses = []
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         for _ in range(steps):
             if buggy:  # the loss on y, the gradient on the rolled labels
                 loss, g = losses_and_grads(MODEL, thetas, X, np.roll(y, 1, axis=1), y_loss=y)
@@ -214,7 +214,7 @@ def sharpness_many(thetas, X, y, iterations=30):
         return np.array([np.linalg.norm(row) for row in v])[:, None]
 
     v = np.tile(np.random.default_rng(0).normal(size=MODEL.n_params), (N, 1))
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         for _ in range(iterations):
             v = hvp(v / norms(v))
         u = v / norms(v)

@@ -10,6 +10,7 @@
 
 import ast
 import contextlib
+import functools
 import io
 import itertools
 import tomllib
@@ -39,8 +40,13 @@ def define(code: str) -> dict:
     return namespace
 
 
+@functools.cache
 def run_cells(path: Path) -> dict:
-    """Execute every code cell of a notebook in one namespace, quietly; return the namespace."""
+    """Execute every code cell of a notebook in one namespace, quietly; return the namespace.
+
+    Once per source (the two tests that run the sources share the run, and only read what it defined);
+    a source that raises is not cached, so each test that runs it fails.
+    """
     namespace: dict = {}
     with contextlib.redirect_stdout(io.StringIO()):
         for number, cell in enumerate(nbformat.read(path, as_version=4).cells, start=1):
@@ -653,7 +659,9 @@ def planted(key: str) -> dict[str, object]:
     return wrong
 
 
-PLANTED = [(key, name) for key in HYPERPARAMETERS for name in planted(key)]
+#: The wrong functions of every exercise, made once (they keep no state), by key and name.
+PLANTED_FUNCTIONS = {key: planted(key) for key in HYPERPARAMETERS}
+PLANTED = [(key, name) for key, wrong in PLANTED_FUNCTIONS.items() for name in wrong]
 
 
 @pytest.mark.slow  # about 200 wrong functions, each on every hidden check of its exercise
@@ -661,7 +669,7 @@ PLANTED = [(key, name) for key in HYPERPARAMETERS for name in planted(key)]
 def test_planted_wrong_code_fails_a_hidden_test(key, name, monkeypatch):
     if name != "float32 results":  # only whether it fails matters here: skip the search for a hint (the cost)
         monkeypatch.setattr(self_checks, "_matching_mistake", lambda *args: None)
-    function, results = planted(key)[name], []
+    function, results = PLANTED_FUNCTIONS[key][name], []
     for hidden in HIDDEN[key]:  # stop at the first hidden test it fails
         results.append(run_hidden(key, function, [hidden])[0])
         if not results[-1]:

@@ -9,11 +9,20 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from lessons_lib.figures import lesson07_adamw as lesson07  # noqa: E402
+from lessons_lib.figures.live import LiveFigure  # noqa: E402
 from lessons_lib.figures.style import WIDTH  # noqa: E402
 from lessons_lib.optim import SGD, Adam, AdamW  # noqa: E402
 from lessons_lib.runner import Trajectory, run  # noqa: E402
 
 VALLEY = lesson07.SHIFTED_VALLEY
+
+
+@pytest.fixture
+def no_drawing(monkeypatch):
+    """For the tests that read runs, artists and text but no pixel: the figures skip drawing and encoding (most of
+    a race's time otherwise). The tests that compare pictures draw the same races for real."""
+    monkeypatch.setattr(LiveFigure, "redraw_background", lambda self: None)
+    monkeypatch.setattr(LiveFigure, "png", lambda self: b"")
 
 
 # --- the shifted valley --------------------------------------------------------------------------
@@ -152,7 +161,7 @@ def test_race_redraws_when_either_slider_changes():
         assert shown[-1] != shown[-2], f"changing {slider.description} did not change the picture"
 
 
-def test_race_runs_adam_l2_and_adamw_with_the_same_lambda_and_marks_the_l2_optimum():
+def test_race_runs_adam_l2_and_adamw_with_the_same_lambda_and_marks_the_l2_optimum(no_drawing):
     race = lesson07.DecayRace(lam=0.3, lr=0.05, steps=1500)
     plain, l2, decoupled = race.rules()
     assert isinstance(l2, Adam) and not isinstance(l2, AdamW) and l2.weight_decay == pytest.approx(0.3)

@@ -5,10 +5,19 @@ import pytest
 from matplotlib.figure import Figure
 
 from lessons_lib.figures import lesson04_adagrad_rmsprop as adaptive
+from lessons_lib.figures.live import LiveFigure
 from lessons_lib.figures.style import WIDTH
 from lessons_lib.optim import SGD, AdaGrad, Adam, RMSprop
 from lessons_lib.runner import run
 from lessons_lib.surfaces import get_surface
+
+
+@pytest.fixture
+def no_drawing(monkeypatch):
+    """For the tests that read runs, artists and text but no pixel: the figures skip drawing and encoding (most of
+    a race's time otherwise). The tests that compare pictures draw the same races for real."""
+    monkeypatch.setattr(LiveFigure, "redraw_background", lambda self: None)
+    monkeypatch.setattr(LiveFigure, "png", lambda self: b"")
 
 
 # --- replay ----------------------------------------------------------------------------------
@@ -133,7 +142,7 @@ def test_race_redraws_when_any_control_changes():
     assert race.race.surface.name == "rotated_valley"
 
 
-def test_race_runs_from_the_matching_starts_and_counts_steps():
+def test_race_runs_from_the_matching_starts_and_counts_steps(no_drawing):
     race = adaptive.AdaptiveRace(lr=0.15, beta=0.99, gd_lr=0.465, steps=200)
     assert "steps until the loss stays < 1e-06" in race.counts.get_text()
     gd, adagrad, rmsprop = race.trajectories()
@@ -180,7 +189,7 @@ def test_step_sizes_figure_draws_the_ratios_and_the_sizes_against_the_limits():
     assert fig.get_size_inches()[0] <= WIDTH
 
 
-def test_race_draws_adagrads_path_under_rmsprops_and_both_visible():
+def test_race_draws_adagrads_path_under_rmsprops_and_both_visible(no_drawing):
     race = adaptive.AdaptiveRace(steps=30)
     _, adagrad, rmsprop = race.race.paths
     assert adagrad.get_linewidth() > 3 * rmsprop.get_linewidth()  # a wide band under a thin line

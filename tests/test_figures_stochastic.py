@@ -35,12 +35,17 @@ from lessons_lib.runner import ewma
 N, D = 40, 3
 
 
-@pytest.fixture
-def problem():
+def regression_problem() -> tuple[np.ndarray, np.ndarray]:
+    """N points of a noisy linear model in D dimensions (seed 0): the data of the tests here."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(N, D))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.normal(size=N)
     return X, y
+
+
+@pytest.fixture
+def problem():
+    return regression_problem()
 
 
 # --- the equations -------------------------------------------------------------------------------
@@ -232,10 +237,18 @@ def test_sgd_runs_with_few_steps_are_drawn_over_runs_with_many(problem):
 # --- widgets -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def batch_lab(problem):
-    X, y = problem
+@pytest.fixture(scope="module")
+def shared_batch_lab():
+    """One lab for the tests below: building one takes about a second, moving a slider a few milliseconds."""
+    X, y = regression_problem()
     return BatchSizeLab(X, y, np.zeros(D), 0.0, (0, 1), ["a", "b", "c"], batch_size=4, lr=0.01, epochs=3, draws=50)
+
+
+@pytest.fixture
+def batch_lab(shared_batch_lab):
+    """The shared lab at the settings it was built with (B = 4, η = 0.01), whatever the last test left."""
+    shared_batch_lab.batch_size.value, shared_batch_lab.lr.value = 4, 0.01
+    return shared_batch_lab
 
 
 def test_batch_size_lab_redraws_when_either_slider_moves(batch_lab):

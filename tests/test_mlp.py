@@ -67,6 +67,17 @@ def test_predict_and_accuracy(small):
     assert model.accuracy(theta, X, y) == np.mean(predicted == y)
 
 
+def test_loss_and_accuracy_are_the_two_from_one_forward_pass(small):
+    model, theta, X, y = small
+    assert model.loss_and_accuracy(theta, X, y) == (model.loss(theta, X, y), model.accuracy(theta, X, y))
+    z = model.logits(theta, X)  # the same numbers, written out
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    loss, accuracy = model.loss_and_accuracy(theta, X, y)
+    assert np.isclose(loss, -np.mean(np.log(p[np.arange(len(y)), y])), rtol=1e-13)
+    assert accuracy == np.mean(np.argmax(p, axis=1) == y)
+
+
 @pytest.mark.parametrize("sizes", [(), (64,), (64, 0, 10), (64, 32, 1), (64, 2.5, 10), "64-32-10", None, (64, True, 10)])
 def test_bad_sizes(sizes):
     with pytest.raises(ValueError, match="sizes|classes"):

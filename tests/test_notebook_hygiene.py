@@ -86,7 +86,7 @@ def test_code_lines_fit_the_column(path):
 
 
 #: The widest printed table: 84 characters fit the output column on a projector (673 CSS pixels at
-#: 853 × 480, measured by tests/test_projector.py); a wider row wraps, often in the middle of a number.
+#: 853 × 480, measured by tests/test_browser.py); a wider row wraps, often in the middle of a number.
 MAX_TABLE_LINE = 84
 
 TABLE_RULE = re.compile(r"^ *-{2,}( +-{2,})+ *$")  # the rule under a header, as format_table prints it

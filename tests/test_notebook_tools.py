@@ -143,7 +143,8 @@ def test_nbval_with_the_figure_plugin_fails_on_a_changed_figure(tmp_path):
 
     command = [sys.executable, "-m", "pytest", str(path), "-q", "-rA",
                "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml")]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    # from the course's folder, as the README runs it: the plugin is this folder's, not an installed copy's
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=120)
     report = result.stdout + result.stderr
     assert result.returncode == 1, report
     outcomes = re.findall(r"^(PASSED|FAILED) \S*::(Cell \d+)", report, re.MULTILINE)

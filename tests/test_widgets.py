@@ -232,7 +232,7 @@ def test_arranging_a_panel_leaves_the_start_of_its_text_form_unchanged():
     assert repr(widgets.VBox([outer]))[:110] == before and inner.layout.display == "contents"
 
 
-def test_the_schedule_shaper_folds_away_the_controls_a_kind_does_not_use():
+def test_the_schedule_shaper_folds_away_the_controls_a_kind_does_not_use(no_drawing):
     from lessons_lib.figures.lesson08_training import KINDS, ScheduleShaper
 
     shaper = ScheduleShaper()

@@ -297,7 +297,7 @@ class ScheduleShaper:
         }
 
         # Short: on a projector's column (673 CSS px) the controls take three rows, and the picture must fit
-        # under them (tests/test_projector.py).
+        # under them (tests/test_browser.py).
         figure = Figure(figsize=(WIDTH, 3.2), layout="constrained")
         figure.get_layout_engine().set(w_pad=0.2)
         self.ax = figure.subplots()

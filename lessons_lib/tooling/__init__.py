@@ -10,4 +10,13 @@
 * ``nbval_figures`` -- the pytest plugin that also compares stored figures;
 * ``prose_numbers`` -- find numbers in a lesson's prose that none of its outputs prints;
 * ``environment`` -- the setup check of lesson 00.
+
+Importing this package keeps ``jsonschema`` (which nbformat, and so nbval, nbclient and the grader,
+import) from importing ``rfc3987_syntax``: that package builds a parser for IRIs when it is imported,
+1.3 s in every process, for the "iri" formats alone, which no schema of nbformat uses. Marked missing,
+it is skipped by jsonschema, which then checks every other format as before.
 """
+
+import sys
+
+sys.modules.setdefault("rfc3987_syntax", None)

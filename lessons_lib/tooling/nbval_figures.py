@@ -9,6 +9,8 @@
    fresh rendering, with a small tolerance (``notebooks.figure_mismatches``).
 3. Every notebook cell nbval checks is marked ``notebooks`` and ``slow`` (markers
    registered in pyproject.toml), so ``-m "not slow"`` leaves the notebooks out.
+4. Importing it imports ``lessons_lib.tooling`` first, which keeps jsonschema from
+   building a parser it never uses here (1.3 s in every pytest process: see that package).
 """
 
 import os

@@ -151,6 +151,8 @@ def figure_mismatches(fresh: list[dict], stored: list[dict], tolerance: float = 
     problems = []
     with tempfile.TemporaryDirectory() as folder:
         for number, (new, old) in enumerate(zip(fresh_images, stored_images), start=1):
+            if new == old:  # the same bytes: RMS 0, nothing to decode
+                continue
             new_path, old_path = Path(folder, f"fresh{number}.png"), Path(folder, f"stored{number}.png")
             new_path.write_bytes(new)
             old_path.write_bytes(old)

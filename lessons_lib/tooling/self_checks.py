@@ -1523,22 +1523,29 @@ def _show(value: object) -> str:
     return " ".join(text.split())  # a matrix on one line
 
 
+def _agrees(expected: object, got: object, rtol: float = RTOL, atol: float = SCALED_ATOL) -> bool:
+    """Whether an output agrees with the expected one: what ``_difference`` decides, without the words."""
+    if isinstance(expected, (int, np.integer)):  # the step count t
+        return not (isinstance(got, (bool, np.bool_)) or not isinstance(got, Real) or got != expected)
+    array, expected = _as_array(got), np.asarray(expected, dtype=float)
+    if array is None or array.shape != expected.shape:
+        return False
+    scale = float(np.max(np.abs(expected), initial=0.0)) if np.isfinite(expected).all() else 0.0
+    return bool(np.isclose(array, expected, rtol=rtol, atol=atol * scale, equal_nan=True).all())
+
+
 def _difference(name: str, expected: object, got: object, rtol: float = RTOL,
                 atol: float = SCALED_ATOL) -> str | None:
     """What differs between an expected output and the one returned, in words; None if they agree."""
-    if isinstance(expected, (int, np.integer)):  # the step count t
-        if isinstance(got, (bool, np.bool_)) or not isinstance(got, Real) or got != expected:
-            return f"{name}: expected {expected}, got {got!r}"
+    if _agrees(expected, got, rtol, atol):
         return None
+    if isinstance(expected, (int, np.integer)):  # the step count t
+        return f"{name}: expected {expected}, got {got!r}"
     array, expected = _as_array(got), np.asarray(expected, dtype=float)
     if array is None:
         return f"{name}: expected an array of shape {expected.shape}, got {_describe(got)}"
     if array.shape != expected.shape:
         return f"{name} has shape {array.shape}, expected shape {expected.shape}"
-    scale = float(np.max(np.abs(expected), initial=0.0)) if np.isfinite(expected).all() else 0.0
-    close = np.isclose(array, expected, rtol=rtol, atol=atol * scale, equal_nan=True)
-    if close.all():
-        return None
     with np.errstate(all="ignore"):
         difference = np.abs(array - expected)
     note = f"   (largest difference {np.max(difference):.3g})" if np.isfinite(difference).all() else ""
@@ -1560,10 +1567,20 @@ def _first_difference(exercise: Exercise, expected: list[tuple], got: list[tuple
     return None
 
 
+def _all_agree(exercise: Exercise, expected: list[tuple], got: list[tuple], rtol: float = RTOL,
+               atol: float = SCALED_ATOL) -> bool:
+    """Whether ``_first_difference`` finds nothing (the same decision, without putting it in words)."""
+    for wanted, returned in zip(expected, got):
+        for _, want, have in zip(exercise.outputs, wanted, returned):
+            if not _agrees(want, have, rtol, atol):
+                return False
+    return len(got) >= len(expected)
+
+
 def _swapped(exercise: Exercise, name: str, wanted: tuple, have: object) -> str:
     """A note when a wrong output equals another expected output (values returned in the wrong order)."""
     for other, value in zip(exercise.outputs, wanted):
-        if other != name and not isinstance(value, int) and _difference(other, value, have) is None:
+        if other != name and not isinstance(value, int) and _agrees(value, have):
             order = ", ".join(exercise.outputs)
             return f"\n{name} holds what {other} should be: return the values in the order ({order})"
     return ""
@@ -1577,7 +1594,7 @@ def _matching_mistake(exercise: Exercise, case: Case, got: list[tuple]) -> Mista
         except Exception:  # a mistake that cannot even run on this case does not match it
             continue
         tolerances = (RTOL, SCALED_ATOL) if mistake.tolerance is None else (mistake.tolerance, mistake.tolerance)
-        if len(wrong) >= len(got) and _first_difference(exercise, wrong[: len(got)], got, *tolerances) is None:
+        if len(wrong) >= len(got) and _all_agree(exercise, wrong[: len(got)], got, *tolerances):
             return mistake
     return None
 
@@ -1614,7 +1631,7 @@ def judge_case(exercise: Exercise, case: Case, got: list[tuple], problem: str = 
     mistake = _matching_mistake(exercise, case, got)
     hint = mistake.hint if mistake else case.hint
     if single and (mistake is None or mistake.tolerance is None):
-        near = _first_difference(exercise, expected, got, _SINGLE_RTOL, _SINGLE_RTOL) is None
+        near = _all_agree(exercise, expected, got, _SINGLE_RTOL, _SINGLE_RTOL)
         hint = _PRECISION_HINT if near else hint + "\n" + _PRECISION_NOTE
     if re.search(r"\b(nan|inf)\b", difference):
         hint += "\n(inf or nan: a division by zero or an overflow somewhere.)"
