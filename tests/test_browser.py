@@ -87,6 +87,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(bool(missing), reason="browser test needs " + " and ".join(missing))]
 
 LIVE_IMAGE = "img.widget-image"
+#: Milliseconds between two checks of a long wait's condition (a lesson drawn, the cells run). Playwright's default
+#: checks at every animation frame, which keeps both pages drawing frames and running the check 60 times a second:
+#: this file took about 10 % more CPU (95 against 85 CPU-seconds in three pairs of runs). The latency is still
+#: measured at every frame (``wait_for_new_image``).
+POLL_MS = 100
 KERNEL_QUESTION = ".jp-Dialog .jp-mod-accept"
 #: JavaScript: the notebook panel open on a path. (A page's notebooks are found by path, not as JupyterLab's
 #: current widget: that follows the focus, which a page of a second browser context may not have.)
@@ -320,9 +325,9 @@ def run_all_cells(page, path: str) -> None:
     Waits for whichever comes first, that question or the kernel chosen, rather than for the question.
     """
     if page.wait_for_function(f"n => document.querySelector('{KERNEL_QUESTION}') ? 'asked' : ({KERNEL_CHOSEN})(n)",
-                              arg=path, timeout=60000).json_value() == "asked":
+                              arg=path, timeout=60000, polling=POLL_MS).json_value() == "asked":
         page.locator(KERNEL_QUESTION).click()
-        page.wait_for_function(KERNEL_CHOSEN, arg=path, timeout=60000)
+        page.wait_for_function(KERNEL_CHOSEN, arg=path, timeout=60000, polling=POLL_MS)
     page.evaluate(f"n => {{ window.jupyterapp.commands.execute('notebook:run-all-cells',"
                   f" {{widgetId: ({PANEL})(n).id}}); }}", path)
 
@@ -341,8 +346,8 @@ def start_the_playground(page) -> None:
     """In the learner's page: once the playground is open (its kernel starting), clear what its file stores and
     start running every cell."""
     page.wait_for_selector(".jp-Notebook", timeout=60000)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands", timeout=60000)
-    page.wait_for_function(f"n => !!({PANEL})(n)", arg="playground.ipynb", timeout=60000)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands", timeout=60000, polling=POLL_MS)
+    page.wait_for_function(f"n => !!({PANEL})(n)", arg="playground.ipynb", timeout=60000, polling=POLL_MS)
     windowing = page.evaluate(f"n => ({PANEL})(n).content.notebookConfig.windowingMode", "playground.ipynb")
     assert windowing != "none", "the learner's page has the projector's setting"
     # Fresh outputs only: clear what the file stores (awaited), then run every cell (not awaited).
@@ -356,7 +361,7 @@ def start_the_widgets(page, server: Server) -> None:
     file browser, and start running every cell."""
     page.goto(f"{server.url}/lab/workspaces/projector?token={server.token}")
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')",
-                           timeout=60000)
+                           timeout=60000, polling=POLL_MS)
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', "
                   "{path: 'widgets.ipynb', activate: true}).then(() => true)")
     windowing = page.evaluate(f"n => ({PANEL})(n).content.notebookConfig.windowingMode", "widgets.ipynb")
@@ -372,7 +377,7 @@ def measure_lessons(page) -> dict:
     for name in LESSONS:
         page.evaluate("p => window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: p, kernelPreference: {shouldStart: false}}).then(() => true)", name)
-        page.wait_for_function(f"n => !!({PANEL})(n)", arg=name, timeout=60000)
+        page.wait_for_function(f"n => !!({PANEL})(n)", arg=name, timeout=60000, polling=POLL_MS)
         page.evaluate(f"n => ({PANEL})(n).context.ready.then(() => true)", name)
         page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # Ctrl+B: the file browser closed
         page.wait_for_function(
@@ -383,7 +388,7 @@ def measure_lessons(page) -> dict:
             "    === w.content.widgets.filter(c => c.model.type === 'markdown').length"
             " && !node.querySelector('mjx-container:empty')"
             " && Array.from(node.querySelectorAll('img')).every(i => i.complete && i.naturalWidth > 0); }",
-            arg=name, timeout=60000)
+            arg=name, timeout=60000, polling=POLL_MS)
         measured[name] = page.evaluate(f"n => ({MEASURE_LESSON})(({PANEL})(n))", name)
         assert measured[name]["column"] > 600, f"{name}: the file browser is still open: {measured[name]}"
         page.evaluate(f"n => ({PANEL})(n).dispose()", name)  # unchanged: closed without a question
@@ -393,14 +398,15 @@ def measure_lessons(page) -> dict:
 def measure_widgets(page) -> dict:
     """Show the widgets' notebook, wait until every cell has run and every widget is drawn, and measure each."""
     page.evaluate(f"n => window.jupyterapp.shell.activateById(({PANEL})(n).id)", "widgets.ipynb")
-    page.wait_for_function(QUIET, arg="widgets.ipynb", timeout=120000)  # every cell run, or stopped by an error
+    # Every cell run, or stopped by an error:
+    page.wait_for_function(QUIET, arg="widgets.ipynb", timeout=120000, polling=POLL_MS)
     errors = page.locator(f"{STDERR_OUTPUT}, {ERROR_OUTPUT}")
     assert errors.count() == 0, errors.first.inner_text()
-    page.wait_for_function(ALL_CELLS_RUN, arg="widgets.ipynb", timeout=120000)
+    page.wait_for_function(ALL_CELLS_RUN, arg="widgets.ipynb", timeout=120000, polling=POLL_MS)
     page.wait_for_function(  # every widget drawn, with its picture decoded
         "n => { const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output img.widget-image'));"
         " return outputs.length === n && outputs.every(i => i.complete && i.naturalWidth > 0); }",
-        arg=len(WIDGETS), timeout=60000)
+        arg=len(WIDGETS), timeout=60000, polling=POLL_MS)
     found = {}
     for index, (name, _) in enumerate(WIDGETS):
         found[name] = page.evaluate(MEASURE, [index])
@@ -525,13 +531,14 @@ def test_playground_answers_its_controls_in_jupyterlab(lab):
     so the latency it prints is measured with no other kernel busy."""
     page = lab.learner
     # The widgets' kernel done (it is, after the projector's tests): the latency is the playground's alone.
-    lab.projector.wait_for_function(QUIET, arg="widgets.ipynb", timeout=120000)
+    lab.projector.wait_for_function(QUIET, arg="widgets.ipynb", timeout=120000, polling=POLL_MS)
     with screenshot_on_failure(page, "browser-failure.png"):
-        page.wait_for_function(ALL_CELLS_RUN, arg="playground.ipynb", timeout=120000)  # read from the notebook's model:
+        # Read from the notebook's model:
+        page.wait_for_function(ALL_CELLS_RUN, arg="playground.ipynb", timeout=120000, polling=POLL_MS)
         # JupyterLab renders only the cells near the view, so the page itself does not show them all.
         page.wait_for_function(
             "s => { const img = document.querySelector(s); return img && img.complete && img.naturalWidth > 0; }",
-            arg=LIVE_IMAGE, timeout=60000,
+            arg=LIVE_IMAGE, timeout=60000, polling=POLL_MS,
         )
         page.locator(LIVE_IMAGE).first.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "browser-1-start.png"))
