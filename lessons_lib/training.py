@@ -42,7 +42,7 @@ from lessons_lib.data import Dataset, minibatches
 from lessons_lib.mlp import MLP
 from lessons_lib.runner import check_rule
 
-_BLAS = ThreadpoolController()  # numpy's BLAS library, found once: looking for it at every run costs milliseconds
+BLAS = ThreadpoolController()  # numpy's BLAS library, found once: looking for it at every run costs milliseconds
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +166,7 @@ def train(
     # which spend more time handing work over than working (20 epochs of Adam on a (64, 32, 10) MLP,
     # on a busy 2-core machine: 0.2–0.4 s with one thread, 0.4–1.0 s with two).
     # The first evaluation too: a product on two threads leaves the second spinning, busy, through the whole run.
-    with _BLAS.limit(limits=1, user_api="blas"):
+    with BLAS.limit(limits=1, user_api="blas"):
         history = [_evaluate(model, theta, data)]
         for _ in _epochs(epochs, progress, str(getattr(rule, "name", type(rule).__name__))):
             for batch in minibatches(n_train, batch_size, rng):

@@ -21,19 +21,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from lessons_lib.data import Dataset, minibatches
 from lessons_lib.mlp import MLP
-from lessons_lib.training import TrainingRecord
-
-
-BLAS = ThreadpoolController()  # numpy's BLAS, found once (threadpool_limits looks for it at every call: milliseconds)
+from lessons_lib.training import BLAS, TrainingRecord
 
 
 def one_blas_thread():
-    """``threadpool_limits(limits=1, user_api="blas")`` (as ``train``: one BLAS thread for tiny matrices), with the
-    libraries found once."""
+    """One BLAS thread for tiny matrices, as ``train`` has, through its controller (``lessons_lib.training.BLAS``:
+    the libraries found once)."""
     return BLAS.limit(limits=1, user_api="blas")
 
 

@@ -31,7 +31,7 @@ import linecache
 import math
 import re
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from numbers import Real
 from pathlib import Path
@@ -1524,7 +1524,7 @@ def _show(value: object) -> str:
 
 
 def _agrees(expected: object, got: object, rtol: float = RTOL, atol: float = SCALED_ATOL) -> bool:
-    """Whether an output agrees with the expected one: what ``_difference`` decides, without the words."""
+    """Whether an output agrees with the expected one (the same type and shape, equal within the tolerances)."""
     if isinstance(expected, (int, np.integer)):  # the step count t
         return not (isinstance(got, (bool, np.bool_)) or not isinstance(got, Real) or got != expected)
     array, expected = _as_array(got), np.asarray(expected, dtype=float)
@@ -1534,11 +1534,8 @@ def _agrees(expected: object, got: object, rtol: float = RTOL, atol: float = SCA
     return bool(np.isclose(array, expected, rtol=rtol, atol=atol * scale, equal_nan=True).all())
 
 
-def _difference(name: str, expected: object, got: object, rtol: float = RTOL,
-                atol: float = SCALED_ATOL) -> str | None:
-    """What differs between an expected output and the one returned, in words; None if they agree."""
-    if _agrees(expected, got, rtol, atol):
-        return None
+def _difference(name: str, expected: object, got: object) -> str:
+    """What differs between an expected output and the returned one that does not agree with it, in words."""
     if isinstance(expected, (int, np.integer)):  # the step count t
         return f"{name}: expected {expected}, got {got!r}"
     array, expected = _as_array(got), np.asarray(expected, dtype=float)
@@ -1552,16 +1549,23 @@ def _difference(name: str, expected: object, got: object, rtol: float = RTOL,
     return f"{name}: expected {_show(expected)}\n{' ' * (len(name) + 7)}got {_show(array)}{note}"
 
 
+def _disagreements(exercise: Exercise, expected: list[tuple], got: list[tuple], rtol: float = RTOL,
+                   atol: float = SCALED_ATOL) -> Iterator[tuple[int, str, tuple, object, object]]:
+    """(step number, output name, that step's expected outputs, the expected output, the returned one) for each
+    returned output that does not agree with the expected one, in order."""
+    for number, (wanted, returned) in enumerate(zip(expected, got), start=1):
+        for name, want, have in zip(exercise.outputs, wanted, returned):
+            if not _agrees(want, have, rtol, atol):
+                yield number, name, wanted, want, have
+
+
 def _first_difference(exercise: Exercise, expected: list[tuple], got: list[tuple], rtol: float = RTOL,
                       atol: float = SCALED_ATOL) -> str | None:
     """The first output (of the first call) that differs, in words; None if all agree."""
-    for number, (wanted, returned) in enumerate(zip(expected, got), start=1):
-        for name, want, have in zip(exercise.outputs, wanted, returned):
-            difference = _difference(name, want, have, rtol, atol)
-            if difference:
-                prefix = f"after step {number}: " if len(expected) > 1 else ""
-                difference = difference.replace("\n", "\n" + " " * len(prefix))  # keep 'got' under 'expected'
-                return prefix + difference + _swapped(exercise, name, wanted, have)
+    for number, name, wanted, want, have in _disagreements(exercise, expected, got, rtol, atol):
+        prefix = f"after step {number}: " if len(expected) > 1 else ""
+        difference = _difference(name, want, have).replace("\n", "\n" + " " * len(prefix))  # 'got' under 'expected'
+        return prefix + difference + _swapped(exercise, name, wanted, have)
     if len(got) < len(expected):
         return f"after step {len(got)} your values were no longer finite numbers: {_show(got[-1][0])}"
     return None
@@ -1570,11 +1574,7 @@ def _first_difference(exercise: Exercise, expected: list[tuple], got: list[tuple
 def _all_agree(exercise: Exercise, expected: list[tuple], got: list[tuple], rtol: float = RTOL,
                atol: float = SCALED_ATOL) -> bool:
     """Whether ``_first_difference`` finds nothing (the same decision, without putting it in words)."""
-    for wanted, returned in zip(expected, got):
-        for _, want, have in zip(exercise.outputs, wanted, returned):
-            if not _agrees(want, have, rtol, atol):
-                return False
-    return len(got) >= len(expected)
+    return len(got) >= len(expected) and next(_disagreements(exercise, expected, got, rtol, atol), None) is None
 
 
 def _swapped(exercise: Exercise, name: str, wanted: tuple, have: object) -> str:
