@@ -111,10 +111,10 @@ def wsd(lr, total_steps, decay_fraction=0.2):
     return schedule
 
 
-def train_with_average(data, seed, epochs=5, beta=0.998, batch_size=8, lr=0.03):
-    """_train_with_average (below), for the five seeds 0-4 at once."""
+def train_with_average(data, seed, epochs=5, beta=0.998, batch_size=8, lr=0.03, together=range(5)):
+    """_train_with_average (below), for the seeds `together` (0-4) at once."""
     if ("average", seed, epochs, beta, batch_size, lr) not in CACHE:
-        todo = sorted(set(range(5)) | {seed})
+        todo = sorted(set(together) | {seed})
         for s, result in zip(todo, _train_many_with_average(data, todo, epochs, beta, batch_size, lr)):
             CACHE[("average", s, epochs, beta, batch_size, lr)] = result
     return CACHE[("average", seed, epochs, beta, batch_size, lr)]
@@ -369,16 +369,18 @@ def test_neither_start_wins_on_every_seed_after_one_epoch_or_five(digits):
 # --- 2. overfit one batch ------------------------------------------------------------------------
 
 
-def test_the_right_wiring_memorises_one_batch_and_the_planted_bug_never_gets_below_its_start(digits):
-    """'The loss falls by more than three orders of magnitude in 300 steps'; with the bug 'the loss we watch goes
-    up, never below its start' — three starts and three batches, and ten times longer for the bug."""
+def test_the_right_wiring_memorises_one_batch_and_the_planted_bug_climbs_far_above_its_start(digits):
+    """'The loss falls by more than three orders of magnitude in 300 steps'; with the bug the loss we watch, 'after
+    a dip in its first few steps, climbs far above its start and stays there' — three starts and three batches,
+    and ten times longer for the bug."""
     batches = [(digits.X_train[first:first + 32], digits.y_train[first:first + 32]) for first in (0, 32, 64)]
     # overfit(MODEL.loss_and_grad, X, y, seed=seed) for the three (seed, batch), side by side
     for right in overfit_many(batches, SEEDS):
         assert right[-1] < right[0] / 1000
     # overfit(buggy_loss_and_grad with the labels rolled once instead of at every step, ..., steps=3000)
     for wrong in overfit_many(batches, SEEDS, steps=3000, buggy=True):
-        assert wrong[1:].min() > 2.0 and wrong[-1] > wrong[0]
+        assert np.argmin(wrong) < 10  # the dip: the lowest loss comes within the first few steps
+        assert wrong[100:].min() > 2 * wrong[0]  # from step 100 to step 3000: more than twice the start
 
 
 # --- 3. the range test ---------------------------------------------------------------------------
@@ -392,16 +394,21 @@ def test_the_grid_best_is_interior_and_is_the_notebooks(digits):
 
 
 def test_range_test_picks_min_over_10_and_steepest_land_near_the_grid_and_the_minimum_is_far_too_hot(digits):
-    """'Minimum / 10 and the steepest descent land below the grid's choice, within a factor of five'; 'do not
-    pick the minimum: it trains much worse' — three seeds of the range test."""
+    """'Minimum / 10 and the steepest descent land near the grid's choice (here at 0.6 and 0.3 times it; the grid's
+    own best moves with the seed, too)' — each seed's range test against the same seed's grid, within a factor of
+    five either way; 'do not pick the minimum: it trains much worse' — three seeds of the range test."""
     tuned = adam(digits, 0, 5, GRID_LR)[0].val_loss[-1]  # train(Adam(lr=GRID_LR), MODEL, digits, epochs=5)
-    minimum = []
+    grid = 10.0 ** np.arange(-3.5, -0.4, 0.5)
+    minimum, grid_bests = [], []
     for seed in SEEDS:
+        grid_best = grid[int(np.argmin([adam(digits, seed, 5, lr)[0].val_loss[-1] for lr in grid]))]
+        grid_bests.append(grid_best)
         finder = range_test(digits, seed=seed)
         smoothed = ewma(finder.batch_losses, 0.98, bias_correction=True)
         for rule in ("minimum / 10", "steepest descent"):
-            assert 1 / 5 < pick_lr(finder.lrs, smoothed, rule) / GRID_LR < 1, (seed, rule)
+            assert 1 / 5 < pick_lr(finder.lrs, smoothed, rule) / grid_best < 5, (seed, rule)
         minimum.append(pick_lr(finder.lrs, smoothed, "minimum"))
+    assert len(set(grid_bests)) > 1  # the grid's best moves with the seed
     # train(Adam(lr=the minimum's η), MODEL, digits, epochs=5) for each seed's range test, side by side
     for at_minimum in train_batched([Run(Adam(lr=lr)) for lr in minimum], MODEL, digits, epochs=5):
         assert at_minimum.val_loss[-1] > 5 * tuned
@@ -420,11 +427,12 @@ def test_more_smoothing_moves_the_minimum_to_a_larger_learning_rate(digits):
 
 
 def test_update_ratios_sit_on_three_levels(digits):
-    """'The tuned η sits near 10⁻², three to four times below the too-large one (a few per cent) and thirty to
-    fifty times above the too-small one' — checked loosely on three seeds; the order also over 15 epochs."""
+    """'The tuned η sits near 10⁻², two to four times below the too-large one (a few per cent) and about fifty
+    times above the too-small one' — three seeds (medians over the steps, per layer); the order also over 15
+    epochs."""
     for seed in SEEDS:
         small, tuned, large = (update_ratios(digits, lr, seed) for lr in (1e-4, GRID_LR, 0.3))
-        assert np.all(small < tuned / 20) and np.all(tuned < large / 2)
+        assert np.all(small < tuned / 20) and np.all((2 < large / tuned) & (large / tuned < 4))
         assert np.all((3e-3 < tuned) & (tuned < 3e-2)) and np.all((0.01 < large) & (large < 0.1))
     small, tuned, large = (update_ratios(digits, lr, 0, epochs=15) for lr in (1e-4, GRID_LR, 0.3))
     assert np.all(small < tuned) and np.all(tuned < large)
@@ -487,10 +495,11 @@ def test_warmup_does_not_rescue_a_large_learning_rate(digits):
 # --- 7. WSD vs cosine ----------------------------------------------------------------------------
 
 
-def scheduled(data, kind, epochs, seed=0):
+def scheduled(data, kind, epochs, seed=0, together=SEEDS):
     """train(Adam(), ..., schedule=wsd(0.03, steps) or Cosine(0.03, steps)) over all its `steps` (34 an epoch)."""
-    if (kind, epochs, seed) not in CACHE:  # both kinds and the three SEEDS at this length, side by side
-        todo = [(k, s) for k in ("wsd", "cosine") for s in sorted(set(SEEDS) | {seed})]
+    if (kind, epochs, seed) not in CACHE:  # both kinds and the seeds `together` at this length, side by side
+        todo = [(k, s) for k in ("wsd", "cosine") for s in sorted(set(together) | {seed})
+                if (k, epochs, s) not in CACHE]
         runs = [Run(Adam(), s, schedule={"wsd": wsd, "cosine": Cosine}[k](0.03, 34 * epochs)) for k, s in todo]
         for (k, s), record in zip(todo, train_batched(runs, MODEL, data, epochs=epochs)):
             CACHE[(k, epochs, s)] = record
@@ -518,15 +527,32 @@ def test_wsd_trains_about_as_well_as_cosine_of_the_same_length(digits):
             assert w < 1.5 * c, (epochs, seed, w, c)
 
 
+def test_wsd_trains_as_well_as_cosine_and_at_340_steps_cosine_generalises_better(digits):
+    """'The tests find the same [cosine's validation loss lower] at 340 steps on most of ten seeds'; 'WSD trains as
+    well as cosine': its training loss is the lower one on most of ten seeds, at 170 and at 340 steps."""
+    for epochs in (5, 10):
+        runs = {kind: [scheduled(digits, kind, epochs, seed, together=range(10)) for seed in range(10)]
+                for kind in ("wsd", "cosine")}
+        wsd_lower = [w.train_loss[-1] < c.train_loss[-1] for w, c in zip(runs["wsd"], runs["cosine"])]
+        assert sum(wsd_lower) >= 7, (epochs, wsd_lower)
+        if epochs == 10:
+            cosine_lower = [c.val_loss[-1] < w.val_loss[-1] for w, c in zip(runs["wsd"], runs["cosine"])]
+            assert sum(cosine_lower) >= 7, cosine_lower
+
+
 # --- 8. the average of the weights ---------------------------------------------------------------
 
 
 def test_the_average_of_the_weights_has_a_lower_validation_loss_after_every_epoch(digits):
     """'On every seed and after every epoch, the averaged weights have a lower validation loss than the last
-    iterate, by a factor of 1.5 or more' (5 epochs, seeds 0-2); lower, at every epoch, over 20 epochs and 5 seeds."""
+    iterate, by a factor of at least 1.55 here (about 1.5 on other seeds, in the tests)' (5 epochs: seeds 0-2, and
+    more than 1.4 on seeds 3-9); lower, at every epoch, over 20 epochs and 5 seeds."""
     for seed in SEEDS:  # the 5-epoch run is the first 5 epochs of the 20-epoch one (same seed, same steps)
         last, averaged = (values[:5] for values in train_with_average(digits, seed, epochs=20))
-        assert len(last) == len(averaged) == 5 and np.all(last > 1.5 * averaged)
+        assert len(last) == len(averaged) == 5 and np.all(last > 1.55 * averaged)
+    for seed in range(3, 10):
+        last, averaged = (values[:5] for values in train_with_average(digits, seed, epochs=20, together=range(10)))
+        assert np.all(last > 1.4 * averaged), seed
     for seed in range(5):
         last, averaged = train_with_average(digits, seed, epochs=20)
         assert np.all(last > averaged)
@@ -540,21 +566,25 @@ ETAS = {"SGD": 10 ** np.arange(-0.75, 0.51, 0.25), "Adam": 10 ** np.arange(-2, -
 RULES = {"SGD": SGD, "Adam": Adam}
 
 
+def batch_table(data, name, seed):
+    """The notebook's table of steps to the target, one row per batch size, one column per η of ETAS[name]; each
+    row's runs side by side until the first hit: exact for the η's that took the fewest steps, inf for the others
+    (they need more), so a row's argmin (the first η with the fewest steps) and min are those of the full row."""
+    if ("batch", name, seed) not in CACHE:
+        CACHE[("batch", name, seed)] = np.array([
+            steps_to_target_many(data, [RULES[name](lr=eta) for eta in ETAS[name]], b, MAX_STEPS[b], seed=seed,
+                                 first_only=True) for b in BATCHES])
+    return CACHE[("batch", name, seed)]
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_more_batch_buys_fewer_steps_up_to_64_then_less_and_the_best_lr_grows(digits, seed):
     """'Up to B = 64, four times the batch took about 3.3 times fewer steps; from 64 to 256 only about 2 times'
     (checked as: more than 2.5 times, then less than 2.5 times); 'the best η rose with the batch'; 'SGD's rose
     faster than Adam's from 16 to 64'; Adam's 16-fold batch gave less than the linear 16-fold η. Interior bests."""
-    def row(name, b):
-        """steps_to_target for every η of the grid, the runs side by side until the first hit: exact for the η's
-        that took the fewest steps, inf for the others (they need more), so the row's argmin (the first η with
-        the fewest steps) and min, read below, are those of the full row."""
-        return steps_to_target_many(digits, [RULES[name](lr=eta) for eta in ETAS[name]], b, MAX_STEPS[b], seed=seed,
-                                    first_only=True)
-
     best_lr = {}
     for name, etas in ETAS.items():
-        table = np.array([row(name, b) for b in BATCHES])
+        table = batch_table(digits, name, seed)
         best = np.argmin(table, axis=1)
         assert np.all((0 < best) & (best < len(etas) - 1)), (name, best)
         steps = table.min(axis=1)
@@ -565,12 +595,25 @@ def test_more_batch_buys_fewer_steps_up_to_64_then_less_and_the_best_lr_grows(di
     assert best_lr["Adam"][2] / best_lr["Adam"][0] < 16
 
 
+def test_on_other_seeds_adams_best_lr_rises_less_than_sgds_and_never_more(digits):
+    """'Do not read an exponent from one seed: on most of the other seeds the tests try, Adam's best η rose less than
+    SGD's over the 16-fold batch, and below the square-root rule's 4; on none did it rise more' — seeds 1-7."""
+    less = []
+    for seed in range(1, 8):
+        rise = {name: ETAS[name][np.argmin(batch_table(digits, name, seed), axis=1)] for name in ETAS}
+        adam_rise, sgd_rise = (rise[name][2] / rise[name][0] for name in ("Adam", "SGD"))
+        assert adam_rise <= sgd_rise * (1 + 1e-12), (seed, adam_rise, sgd_rise)
+        less.append(adam_rise < sgd_rise and adam_rise < 4)
+    assert sum(less) > len(less) / 2, less
+
+
 # --- 10. the tuning budget -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_eta_matters_most_then_beta1_then_beta2_and_eps(digits, seed):
-    """'η moves the validation loss from 0.137 to 11.4; β₁ to at most 0.571, β₂ to 0.306, ε to 0.283.'"""
+    """'η moves the validation loss from 0.137 to 11.4; β₁ to at most 0.571, β₂ to 0.306, ε to 0.283'; 'here β₂
+    mattered a little more than ε'."""
     def val(lr, **kw):  # train(Adam(lr=lr, **kw), MODEL, digits, epochs=5, seed=seed), each trained once
         return adam(digits, seed, 5, lr, **kw)[0].val_loss[-1]
 
@@ -579,7 +622,7 @@ def test_eta_matters_most_then_beta1_then_beta2_and_eps(digits, seed):
     beta2 = [val(lr=GRID_LR, beta2=b) for b in (0.9, 0.99, 0.999)]
     eps = [val(lr=GRID_LR, eps=e) for e in (1e-8, 1e-6, 1e-4)]
     assert max(eta) - min(eta) > 10 * (max(beta1) - min(beta1))
-    assert max(beta1) - min(beta1) > max(max(beta2) - min(beta2), max(eps) - min(eps))
+    assert max(beta1) - min(beta1) > max(beta2) - min(beta2) > max(eps) - min(eps)
 
 
 def below(bound, values) -> bool:
@@ -593,23 +636,29 @@ def below(bound, values) -> bool:
     return False
 
 
-def test_random_search_is_not_better_than_the_grid_on_this_budget(digits):
-    """'It won three of the six searches and lost the other three' (the count the notebook prints); over eight
-    seeds, four and four."""
+def test_with_nine_runs_neither_search_wins_reliably(digits):
+    """'Here random search won three of the six searches and lost the other three' (the count the notebook
+    prints); 'trained from other seeds (the tests try two more, with twenty searches each), it won more often than
+    it lost, but never every time'."""
     def log_uniform(low, high, u):
         return np.exp(np.log(low) + u * np.log(high / low))
 
     searches = [[(lr, 1 - c) for lr in np.geomspace(1e-3, 1e-1, 3) for c in np.geomspace(1e-2, 0.5, 3)]]
-    for seed in range(8):
+    for seed in range(20):
         u = np.random.default_rng(seed).uniform(size=(9, 2))
         searches.append(list(zip(log_uniform(1e-3, 1e-1, u[:, 0]), 1 - log_uniform(1e-2, 0.5, u[:, 1]))))
-    # loss(lr, beta1) = train(Adam(lr=lr, beta1=beta1), MODEL, digits, epochs=2).val_loss[-1], every point at once
-    records = iter(train_batched([Run(Adam(lr=lr, beta1=beta1)) for points in searches for lr, beta1 in points],
-                                 MODEL, digits, epochs=2, evaluate_train=False))
-    losses = [[next(records).val_loss[-1] for _ in points] for points in searches]
-    grid = min(losses[0])
-    wins = [below(grid, values) for values in losses[1:]]
-    assert sum(wins[:6]) == 3 and sum(wins) == 4
+    for training_seed in SEEDS:
+        # loss(lr, beta1) = train(Adam(lr=lr, beta1=beta1), MODEL, digits, epochs=2, seed=training_seed)
+        # .val_loss[-1], every point at once
+        records = iter(train_batched([Run(Adam(lr=lr, beta1=beta1), training_seed) for points in searches
+                                      for lr, beta1 in points], MODEL, digits, epochs=2, evaluate_train=False))
+        losses = [[next(records).val_loss[-1] for _ in points] for points in searches]
+        grid = min(losses[0])
+        wins = [below(grid, values) for values in losses[1:]]
+        if training_seed == 0:
+            assert sum(wins[:6]) == 3, wins[:6]
+        else:
+            assert len(wins) / 2 < sum(wins) < len(wins), (training_seed, sum(wins))
 
 
 # --- the batched runs are train's and the helpers' ---------------------------------------------------

@@ -110,7 +110,7 @@ def test_at_a_large_step_the_sharpness_rises_to_two_over_eta_and_stays(runs, lr,
 
 @pytest.mark.parametrize("lr, seed", [key for key in RUNS if key[0] > 0.1])
 def test_at_the_edge_the_loss_falls_overall_but_not_on_every_step(runs, lr, seed):
-    """'The loss rises on 30 to 40 % of the steps and still falls overall.'"""
+    """'The loss rises on 31 and 44 % of the steps and still falls overall' (0.4 and 0.6; 20 to 55 % here)."""
     losses, _, _ = runs[(lr, seed)]
     rose = np.mean(np.diff(losses) > 0)
     assert 0.2 < rose < 0.55, rose
