@@ -191,6 +191,19 @@ def muon_step(W, grad, B, lr, momentum=0.95, nesterov=True, weight_decay=0.0, ns
     assert check(as_list["muon_mask"])
 
 
+def test_the_eps_added_form_of_newton_schulz_fails_only_where_the_norm_is_tiny():
+    """‖G‖_F + ε (Keller Jordan's form) instead of torch's max(‖G‖_F, ε) differs only where ‖G‖_F is tiny: it fails
+    those two cases and no other, on any seed; muon_step built on it passes; its hint names the floor, not float32
+    (nothing in it ran in float32)."""
+    added = define(MUON.replace("max(np.linalg.norm(X), eps)", "(np.linalg.norm(X) + eps)"))
+    for seed in (0, 1, 2, 1101, 1102, 1103):
+        result = check(added["newton_schulz"], seed=seed)
+        failed = [c for c in result.cases if not c.passed]
+        assert [c.title.split(" of norm")[0] for c in failed] == ["a 3×4 matrix", "a tall 5×3 matrix"], result.report()
+        assert all("float32" not in c.hint and "max(‖G‖_F, ε)" in c.hint for c in failed), result.report()
+        assert check(added["muon_step"], seed=seed), seed
+
+
 # (code, check options, the case that must fail, words the message must contain)
 MISTAKES = {
     "rmsprop: eps inside the root": (
@@ -472,6 +485,12 @@ def muon_mask(sizes):
         mask += [layer < len(sizes) - 1] * (fan_in * fan_out) + [False] * fan_out
     return np.array(mask)
 """, {}, "two layers", "the output layer's too"),
+    "muon_mask: a matrix with a side of 1 taken for a vector": (
+        MUON_MASK.replace("[True] * (fan_in * fan_out)", "[min(fan_in, fan_out) > 1] * (fan_in * fan_out)"), {},
+        "a layer one unit wide", "even when one of its sides is 1"),
+    "muon_mask: 0/1 integers instead of True/False": (
+        MUON_MASK.replace("return np.array(mask)", "return np.array(mask, dtype=int)"), {}, "one layer",
+        "expected a boolean array"),
     "muon_mask: biases forgotten": (
         MUON_MASK.replace(" + [False] * fan_out", ""), {}, "one layer", "mask has shape (6,), expected shape (9,)"),
     "adam: m̂ and v̂ returned instead of m and v": (

@@ -973,19 +973,21 @@ def _matrix(rng: np.random.Generator, shape: tuple[int, int], scale: float = 1.0
 
 def _newton_schulz_cases(rng: np.random.Generator) -> list[Case]:
     tiny, small = _matrix(rng, (3, 4), 1e-9), _matrix(rng, (5, 3), 1e-8)  # norms below 7e-9 and 8e-8
+    # The others are ×1000 (norms in the thousands): there ‖G‖_F + ε and max(‖G‖_F, ε) agree to 1e-10, so only
+    # the two tiny cases tell the two forms apart.
     return [
         Case("wide", "a wide 3×5 matrix, 5 steps, ε = 1e-7",
-             [dict(G=_matrix(rng, (3, 5)), steps=5, eps=1e-7)],
+             [dict(G=_matrix(rng, (3, 5), 1000.0), steps=5, eps=1e-7)],
              "X = G / max(‖G‖_F, ε) with ‖G‖_F = √(Σ G²); then `steps` times: A = X Xᵀ, X ← aX + (bA + cA²)X, "
              "with (a, b, c) = (3.4445, −4.7750, 2.0315)."),
         Case("tall", "a tall 6×3 matrix (more rows than columns), 5 steps, ε = 1e-7",
-             [dict(G=_matrix(rng, (6, 3)), steps=5, eps=1e-7)],
+             [dict(G=_matrix(rng, (6, 3), 1000.0), steps=5, eps=1e-7)],
              "for a tall G, work on Gᵀ (wide) and transpose the result back: return an array shaped like G."),
         Case("one_step", "one step (steps = 1) on a 4×6 matrix, ε = 1e-6",
-             [dict(G=_matrix(rng, (4, 6)), steps=1, eps=1e-6)],
+             [dict(G=_matrix(rng, (4, 6), 1000.0), steps=1, eps=1e-6)],
              "run the iteration exactly `steps` times (here once): X ← aX + (bA + cA²)X with A = X Xᵀ."),
         Case("many_steps", "ten steps on a tall 5×2 matrix, ε = 1e-7",
-             [dict(G=_matrix(rng, (5, 2)), steps=10, eps=1e-7)],
+             [dict(G=_matrix(rng, (5, 2), 1000.0), steps=10, eps=1e-7)],
              "run the iteration `steps` times, as given (here 10), not a fixed number."),
         Case("tiny_norm", f"a 3×4 matrix of norm {np.linalg.norm(tiny):.1e}, below ε = 1e-7",
              [dict(G=tiny, steps=5, eps=1e-7)],
@@ -1044,7 +1046,7 @@ NEWTON_SCHULZ = Exercise(
                 "b and c are swapped: b = −4.7750 multiplies A, c = 2.0315 multiplies A² (A = X Xᵀ)."),
         Mistake(_newton_schulz_mistake(floor="add"),
                 "ε is a floor, not a term: torch divides by max(‖G‖_F, ε) (a clamp); ‖G‖_F + ε (Keller Jordan's "
-                "form) differs when ‖G‖_F is tiny, as here."),
+                "form) differs when ‖G‖_F is tiny."),
         Mistake(_newton_schulz_mistake(floor="none"),
                 "‖G‖_F is below ε here: divide by max(‖G‖_F, ε), which is ε, not by ‖G‖_F itself."),
         Mistake(_newton_schulz_mistake(fixed_eps=1e-7),
@@ -1064,14 +1066,16 @@ def _muon_reference(W, grad, B, lr, momentum, nesterov, weight_decay, ns_steps):
 
 def _quadratic_gradient(target: np.ndarray) -> AffineGradient:
     """The gradient W − T of ½‖W − T‖²."""
-    return AffineGradient(np.ones_like(target), -target)
+    return AffineGradient(100.0 * np.ones_like(target), -100.0 * target)
 
 
 def _muon_cases(rng: np.random.Generator) -> list[Case]:
     def state(shape, **hyper):
-        return dict(W=_matrix(rng, shape), grad=_matrix(rng, shape), B=_values(rng, shape, -0.5, 0.5), **hyper)
+        # gradients and momentum of norm ~100: an ε added to ‖·‖ instead of max(‖·‖, ε) changes nothing here
+        return dict(W=_matrix(rng, shape), grad=_matrix(rng, shape, 100.0), B=100.0 * _values(rng, shape, -0.5, 0.5),
+                    **hyper)
 
-    first = dict(W=_matrix(rng, (3, 5)), grad=_matrix(rng, (3, 5)), B=np.zeros((3, 5)))
+    first = dict(W=_matrix(rng, (3, 5)), grad=_matrix(rng, (3, 5), 100.0), B=np.zeros((3, 5)))
     target = _matrix(rng, (4, 3))
     start = dict(W=_matrix(rng, (4, 3)), grad=None, B=np.zeros((4, 3)), lr=0.02, momentum=0.95, nesterov=True,
                  weight_decay=0.1, ns_steps=5)
@@ -1196,7 +1200,7 @@ def _muon_mask_reference(sizes):
 
 
 def _muon_mask_cases(rng: np.random.Generator) -> list[Case]:
-    widths = tuple(int(width) for width in rng.integers(2, 7, size=4))
+    widths = tuple(int(width) for width in rng.integers(1, 7, size=3)) + (int(rng.integers(2, 7)),)
     return [
         Case("one_layer", "one layer, sizes (2, 3): W is 2×3, b has 3 entries", [dict(sizes=(2, 3))],
              "θ holds W (fan_in · fan_out numbers, row by row) and then b (fan_out): True for W's entries "
@@ -1207,6 +1211,10 @@ def _muon_mask_cases(rng: np.random.Generator) -> list[Case]:
         Case("lesson_network", "the lesson's network, sizes (64, 32, 10): 2410 numbers",
              [dict(sizes=(64, 32, 10))],
              "the mask has one entry per number of θ: Σ (fan_in + 1) · fan_out of them."),
+        Case("thin_layers", "a layer one unit wide, sizes (1, 4, 1, 3): W₁ is 1×4, W₂ 4×1, W₃ 1×3",
+             [dict(sizes=(1, 4, 1, 3))],
+             "a weight matrix goes to Muon even when one of its sides is 1 (1×4, 4×1): the rule is 'a matrix "
+             "of the network' (torch's p.ndim == 2), not 'both sides larger than 1'. Only the biases go to AdamW."),
         Case("random_network", f"three layers of random widths, sizes {widths}", [dict(sizes=widths)],
              "walk the layers in order: fan_in · fan_out entries True (W), then fan_out entries False (b)."),
     ]
@@ -1527,6 +1535,8 @@ def _agrees(expected: object, got: object, rtol: float = RTOL, atol: float = SCA
     """Whether an output agrees with the expected one (the same type and shape, equal within the tolerances)."""
     if isinstance(expected, (int, np.integer)):  # the step count t
         return not (isinstance(got, (bool, np.bool_)) or not isinstance(got, Real) or got != expected)
+    if isinstance(expected, np.ndarray) and expected.dtype == bool and np.asarray(got).dtype != bool:
+        return False  # a 0/1 mask indexes θ by position, not by mask
     array, expected = _as_array(got), np.asarray(expected, dtype=float)
     if array is None or array.shape != expected.shape:
         return False
@@ -1538,6 +1548,9 @@ def _difference(name: str, expected: object, got: object) -> str:
     """What differs between an expected output and the returned one that does not agree with it, in words."""
     if isinstance(expected, (int, np.integer)):  # the step count t
         return f"{name}: expected {expected}, got {got!r}"
+    if isinstance(expected, np.ndarray) and expected.dtype == bool and np.asarray(got).dtype != bool:
+        return (f"{name}: expected a boolean array (dtype bool), got dtype {np.asarray(got).dtype}: "
+                f"θ[mask] with 0/1 integers picks θ[0] and θ[1], not the masked entries")
     array, expected = _as_array(got), np.asarray(expected, dtype=float)
     if array is None:
         return f"{name}: expected an array of shape {expected.shape}, got {_describe(got)}"
@@ -1588,7 +1601,10 @@ def _swapped(exercise: Exercise, name: str, wanted: tuple, have: object) -> str:
 
 def _matching_mistake(exercise: Exercise, case: Case, got: list[tuple]) -> Mistake | None:
     """The known mistake that produces exactly what the student's function returned, if any."""
+    single = _single_precision(got)
     for mistake in exercise.mistakes:
+        if mistake.tolerance is not None and not single:  # float32 look-alikes: only for float32 answers
+            continue
         try:
             wrong = _run(exercise, case, mistake.function)
         except Exception:  # a mistake that cannot even run on this case does not match it
