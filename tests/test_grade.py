@@ -6,9 +6,11 @@ grades, in one folder: ``reference`` (the instructor's source notebooks: full ma
 ``tests/fixtures/submissions`` -- right, partly wrong, raising, looping forever,
 looping and swallowing every interrupt, a syntax error, a missing function, a
 renamed file, megabytes of output, a file that is not a notebook, nothing at all,
-cells reordered and duplicated; and five cheats that did no work (patched checks and
+cells reordered and duplicated; five cheats that did no work (patched checks and
 numpy, an import hook, an input transformer, exec of the instructor's sources, files
-written outside the submission), each of which must score 0 and leave no trace.
+written outside the submission), each of which must score 0 and leave no trace; and one
+that took its results from the course's own code, which no test can tell: it scores, and
+the review column points the instructor at it.
 """
 
 import contextlib
@@ -24,7 +26,8 @@ from pathlib import Path
 import pytest
 
 from lessons_lib.tooling import student_notebooks
-from lessons_lib.tooling.grade import load_exercises, main, match_exercise
+from lessons_lib.tooling.grade import load_exercises, load_handed_out, main, match_exercise
+from lessons_lib.tooling.review import review
 from lessons_lib.tooling.sandbox import SANDBOX_ON, bwrap_path
 from lessons_lib.tooling.student_notebooks import EXERCISE_KEY
 
@@ -82,7 +85,7 @@ def points(row: dict, exercise: str) -> dict[str, float]:
 def test_the_run_succeeds_and_prints_a_summary(graded):
     assert graded["code"] == 0
     printed = graded["printed"]
-    assert f"Graded 19 students on {len(graded['exercises'])} exercises" in printed
+    assert f"Graded 20 students on {len(graded['exercises'])} exercises" in printed
     assert "Totals: mean" in printed and "median" in printed
     assert "Tests passed:" in printed and "01_gradient_descent:gd_step_trajectory" in printed
     assert f"Gradebook: {graded['out']}" in printed
@@ -95,7 +98,7 @@ def test_the_gradebook_columns(graded):
     expected = ["student"]
     for exercise, tests in exercises.items():
         expected += [f"{exercise}:{test.grade_id}" for test in tests] + [f"{exercise}:total"]
-    assert header == expected + ["total", "max", "feedback", "sandbox"]
+    assert header == expected + ["total", "max", "feedback", "review", "sandbox"]
     most = sum(test.points for tests in exercises.values() for test in tests)
     for row in graded["rows"].values():
         assert float(row["max"]) == most
@@ -281,6 +284,44 @@ def test_cells_reordered_duplicated_or_deleted_grade_the_same(graded):
     clean, edited = graded["rows"]["ada_correct"], graded["rows"]["rex_reordered"]
     assert points(edited, "01_gradient_descent") == points(clean, "01_gradient_descent")
     assert edited["01_gradient_descent:total"] == "8"
+
+
+@slow
+def test_code_that_takes_its_results_from_the_course_scores_and_is_named_for_review(graded):
+    """sam's gd_step calls lessons_lib.optim.SGD and his lr_max was found by trying values with check_answer:
+    right numbers, so full marks (no test can tell), and both cells in the review column and the summary."""
+    row = graded["rows"]["sam_calls_the_course_code"]
+    assert row["01_gradient_descent:total"] == "8"
+    assert row["review"] == ("01_gradient_descent: code cell 2: uses lessons_lib (the course's reference code); "
+                             "01_gradient_descent: code cell 5: calls check_answer in code of its own (an answer "
+                             "found by trying?)")
+    assert "To read by hand" in graded["printed"] and "sam_calls_the_course_code: 01_gradient_descent: code cell 2"\
+        in graded["printed"]
+
+
+@slow
+def test_honest_work_and_the_notebooks_as_handed_out_are_not_named_for_review(graded):
+    """The solutions, the blank notebooks, right work written differently, reordered and duplicated cells."""
+    for student in ("reference", "blank", "ada_correct", "rex_reordered", "ben_partly_wrong", "cleo_raises"):
+        assert graded["rows"][student]["review"] == "", student
+
+
+def test_review_reads_only_the_lines_the_student_wrote():
+    """Lines of the notebook as handed out are left alone wherever they are; the same line indented (inside a
+    loop of the student's) is the student's; each sign once a cell."""
+    handed_out = load_handed_out(SOURCES)["01_gradient_descent"]
+    assert "from lessons_lib.tooling.self_checks import check, check_answer" in handed_out
+    cells = ["import numpy as np\n\nfrom lessons_lib.tooling.self_checks import check, check_answer",
+             'check_answer("lr_max", lr_max)',
+             'for x in range(9):\n    check_answer("lr_max", x)\n    check_answer("lr_max", -x)',
+             "import torch\nfrom lessons_lib.optim import SGD",
+             "import lessons_lib.tooling.self_checks as s\ns.check.__globals__"]
+    assert review(cells, handed_out) == [
+        "code cell 3: calls check_answer in code of its own (an answer found by trying?)",
+        "code cell 4: uses lessons_lib (the course's reference code)",
+        "code cell 4: imports an optimizer library",
+        "code cell 5: uses lessons_lib (the course's reference code)",
+        "code cell 5: reaches into modules"]
 
 
 @slow  # starts a Python process: the command line, as an instructor types it

@@ -6,6 +6,7 @@
 * ``hidden_tests`` -- the graded tests, judged in the grader's process from the values students' functions return;
 * ``sandbox`` -- run a notebook's code under bubblewrap (no network, read-only, no sources) and bring back data;
 * ``grade_runner`` -- the process inside the sandbox: runs the cells, calls the functions on the hidden inputs;
+* ``review`` -- the gradebook's review column: student code that may take its results from elsewhere;
 * ``notebooks`` -- re-execute and check notebooks: ``python -m lessons_lib.tooling.notebooks run``;
 * ``nbval_figures`` -- the pytest plugin that also compares stored figures;
 * ``prose_numbers`` -- find numbers in a lesson's prose that none of its outputs prints;

@@ -28,7 +28,9 @@ The gradebook has one row per student: the points of every test
 (``01_gradient_descent:gd_step_trajectory``), a total per exercise, the total, the
 maximum, a feedback text (one entry per exercise: each mistake once with the tests it cost
 and the first case that showed it; cells that raised or were stopped; notebooks missing or
-unreadable), and the sandbox column (``bubblewrap``, or a loud NOT SANDBOXED warning).
+unreadable), a review column (code cells that use the course's reference code, import an optimizer
+library, or call ``check_answer`` in code of their own: for the instructor to read, see ``review``; they
+cost no points) and the sandbox column (``bubblewrap``, or a loud NOT SANDBOXED warning).
 ``--assigned`` grades and counts only the exercises named; ``--feedback FOLDER`` writes one
 plain-text file per student to hand back; ``--shard K/N`` grades every N-th student (sorted
 by folder name) from the K-th, and ``--merge`` combines the shards' gradebooks into the one a
@@ -55,6 +57,7 @@ import nbformat
 from lessons_lib.tooling.hidden_tests import HiddenCheck, failure, judge, parse_test
 from lessons_lib.tooling.hidden_tests import request as hidden_request
 from lessons_lib.tooling.notebooks import cell_source
+from lessons_lib.tooling.review import handed_out_lines, review
 from lessons_lib.tooling.sandbox import SANDBOX_ON, run_student_code, sandbox_status
 from lessons_lib.tooling.student_notebooks import (EXERCISE_KEY, SOURCE_DIR, GradedTest, graded_tests,
                                                     is_graded_test, missing_folder, source_notebooks)
@@ -79,12 +82,14 @@ class NotebookGrade:
     a cell ("code cell 4 (for lr in …)"), or empty for the notebook as a whole; the reason of a
     test is its mistake (a hint, or the error raised), shared by the tests that fail for it.
     ``evidence`` holds, by where, the first failed case of a test: what was expected and what came back.
+    ``review`` lists the cells the instructor may want to read ("code cell 4: uses lessons_lib ...").
     """
 
     exercise: str
     points: dict[str, float]
     problems: list[tuple[str, str]] = field(default_factory=list)
     evidence: dict[str, str] = field(default_factory=dict)
+    review: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -111,6 +116,12 @@ def load_exercises(source_dir: Path = SOURCE_DIR) -> dict[str, list[GradedTest]]
         for test in exercises[path.stem]:
             parse_test(test.source, f"{path.name}, graded test {test.grade_id}")  # refuse what cannot be judged
     return exercises
+
+
+def load_handed_out(source_dir: Path = SOURCE_DIR) -> dict[str, frozenset[str]]:
+    """The code lines of each exercise's student notebook as handed out (see ``review``), by exercise name."""
+    return {path.stem: handed_out_lines(nbformat.read(path, as_version=4), path.stem)
+            for path in source_notebooks(source_dir)}
 
 
 def _declared_exercise(path: Path) -> str | None:
@@ -193,13 +204,15 @@ def hidden_checks(tests: list[GradedTest]) -> dict[str, list[HiddenCheck]]:
     return {test.grade_id: parse_test(test.source, f"graded test {test.grade_id}") for test in tests}
 
 
-def grade_notebook(path: Path, exercise: str, tests: list[GradedTest], timeout: int = 30) -> NotebookGrade:
+def grade_notebook(path: Path, exercise: str, tests: list[GradedTest], timeout: int = 30,
+                   handed_out: frozenset[str] | None = None) -> NotebookGrade:
     """Run one submitted notebook's code in the sandbox, then judge what its functions return.
 
     The student's code cells run in order (graded test cells of an nbgrader release version
     are skipped); then the sandbox calls the functions the tests need on the hidden inputs and
     reads the answers' variables -- by name, wherever the cells defined them. The verdicts
-    are reached here, in the grader's process, from those values alone.
+    are reached here, in the grader's process, from those values alone. ``handed_out``: the lines of
+    the notebook as handed out, which ``review`` leaves alone (None: no review).
     """
     points = {test.grade_id: 0.0 for test in tests}
     try:
@@ -237,13 +250,15 @@ def grade_notebook(path: Path, exercise: str, tests: list[GradedTest], timeout: 
             problems.append((f"code cell {numbers[position] + 1} ({first_line})", _reason(reply)))
     if report.problem:
         problems.append(("", report.problem))
-    return NotebookGrade(exercise, points, problems, evidence)
+    looked_at = [] if handed_out is None else review(sources, handed_out)
+    return NotebookGrade(exercise, points, problems, evidence, looked_at)
 
 
-def _grade_job(job: tuple[str, str, Path, list[GradedTest], int]) -> tuple[str, NotebookGrade]:
-    """One unit of work for the process pool: (student, exercise, path, tests, timeout) -> (student, grade)."""
-    student, exercise, path, tests, timeout = job
-    return student, grade_notebook(path, exercise, tests, timeout)
+def _grade_job(job: tuple[str, str, Path, list[GradedTest], int, frozenset[str] | None]) -> tuple[str, NotebookGrade]:
+    """One unit of work for the process pool: (student, exercise, path, tests, timeout, handed-out lines) ->
+    (student, grade)."""
+    student, exercise, path, tests, timeout, handed_out = job
+    return student, grade_notebook(path, exercise, tests, timeout, handed_out)
 
 
 # --- a class -------------------------------------------------------------------------------
@@ -257,12 +272,16 @@ def shard_of(students: list[str], shard: tuple[int, int]) -> list[str]:
 
 def grade_class(folder: Path, exercises: dict[str, list[GradedTest]], timeout: int = 30, jobs: int = 1,
                 progress: bool = True, shard: tuple[int, int] = (1, 1),
-                known: list[str] | None = None) -> tuple[list[StudentGrade], list[str]]:
+                known: list[str] | None = None,
+                handed_out: dict[str, frozenset[str]] | None = None) -> tuple[list[StudentGrade], list[str]]:
     """Grade every student folder in ``folder`` (or shard K of N of them); the grades (sorted) and folder notes.
 
     ``exercises`` are the ones graded (the assigned ones); ``known`` all the course's exercises (default: the
-    same), so that a notebook of an exercise not assigned is recognised, noted and left out.
+    same), so that a notebook of an exercise not assigned is recognised, noted and left out; ``handed_out``
+    the lines of each exercise's notebook as handed out (``load_handed_out``), left alone by the review
+    (without them, no review).
     """
+    handed_out = handed_out or {}
     submissions, folder_notes = find_submissions(folder, known or list(exercises))
     chosen = set(shard_of([student for student, _, _ in submissions], shard))
     submissions = [submission for submission in submissions if submission[0] in chosen]
@@ -275,7 +294,8 @@ def grade_class(folder: Path, exercises: dict[str, list[GradedTest]], timeout: i
                                              f"{exercise} is not assigned; not graded")
         for exercise, tests in exercises.items():
             if exercise in found:
-                work.append((student, exercise, found[exercise], tests, timeout))
+                work.append((student, exercise, found[exercise], tests, timeout,
+                             handed_out.get(exercise)))
             else:
                 zero = {test.grade_id: 0.0 for test in tests}
                 grades[student].notebooks[exercise] = NotebookGrade(exercise, zero, [("", NOT_SUBMITTED)])
@@ -293,7 +313,7 @@ def grade_class(folder: Path, exercises: dict[str, list[GradedTest]], timeout: i
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_grade_job, job): job for job in work}
             for done, future in enumerate(as_completed(futures), start=1):
-                student, exercise, _, tests, _ = futures[future]
+                student, exercise, _, tests, _, _ = futures[future]
                 try:
                     record(*future.result(), done)
                 except Exception as error:  # the worker itself failed (killed?): 0 with the reason, go on
@@ -381,7 +401,7 @@ def write_feedback_files(folder: Path, grades: list[StudentGrade], exercises: di
 
 def write_gradebook(path: Path, grades: list[StudentGrade], exercises: dict[str, list[GradedTest]],
                     sandbox: str | None = None) -> None:
-    """The CSV gradebook: student, points per test, total per exercise, total, max, feedback, sandbox.
+    """The CSV gradebook: student, points per test, total per exercise, total, max, feedback, review, sandbox.
 
     ``sandbox`` (default: this machine's ``sandbox_status()``) fills the last column of every row:
     ``bubblewrap``, or the loud warning that student code ran unsandboxed.
@@ -390,7 +410,7 @@ def write_gradebook(path: Path, grades: list[StudentGrade], exercises: dict[str,
     header = ["student"]
     for exercise, tests in exercises.items():
         header += [f"{exercise}:{test.grade_id}" for test in tests] + [f"{exercise}:total"]
-    header += ["total", "max", "feedback", "sandbox"]
+    header += ["total", "max", "feedback", "review", "sandbox"]
     most = sum(test.points for tests in exercises.values() for test in tests)
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
@@ -401,7 +421,12 @@ def write_gradebook(path: Path, grades: list[StudentGrade], exercises: dict[str,
                 points = grade.notebooks[exercise].points
                 row += [f"{points[test.grade_id]:g}" for test in tests] + [f"{sum(points.values()):g}"]
             total = sum(sum(result.points.values()) for result in grade.notebooks.values())
-            writer.writerow(row + [f"{total:g}", f"{most:g}", feedback(grade, exercises), sandbox])
+            writer.writerow(row + [f"{total:g}", f"{most:g}", feedback(grade, exercises), to_review(grade), sandbox])
+
+
+def to_review(grade: StudentGrade) -> str:
+    """The review column of one student: 'exercise: code cell N: what it shows; ...', or empty."""
+    return "; ".join(f"{exercise}: {item}" for exercise, result in grade.notebooks.items() for item in result.review)
 
 
 def summary(grades: list[StudentGrade], exercises: dict[str, list[GradedTest]], folder_notes: list[str],
@@ -439,6 +464,13 @@ def summary(grades: list[StudentGrade], exercises: dict[str, list[GradedTest]], 
         lines += [f"  {_shorten(problem, 160)}" for problem in problems[:25]]
         if len(problems) > 25:
             lines.append(f"  ... and {len(problems) - 25} more")
+    flagged = [f"{grade.student}: {to_review(grade)}" for grade in grades if to_review(grade)]
+    if flagged:
+        lines.append(f"To read by hand ({len(flagged)}; the review column: code that may take its results "
+                     "from elsewhere, which no test can tell; no points were taken):")
+        lines += [f"  {_shorten(item, 160)}" for item in flagged[:25]]
+        if len(flagged) > 25:
+            lines.append(f"  ... and {len(flagged) - 25} more")
     lines += warning
     return "\n".join(lines)
 
@@ -546,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
 
     start, sandbox = time.perf_counter(), sandbox_status()
     grades, folder_notes = grade_class(folder, exercises, args.timeout, args.jobs, progress=not args.quiet,
-                                       shard=shard, known=list(known))
+                                       shard=shard, known=list(known), handed_out=load_handed_out(args.source))
     write_gradebook(out, grades, exercises, sandbox)
     if args.feedback:
         write_feedback_files(args.feedback, grades, exercises)

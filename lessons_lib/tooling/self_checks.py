@@ -17,7 +17,9 @@ mistake many people make (ε inside the root, ``t`` counted too late, ...), the
 hint names it.
 
 Answers to questions are stored only as fingerprints (a hash of the value
-rounded to 3 significant digits), so reading this file does not give them away.
+rounded to 3 significant digits), so this file does not show them (trying values
+with ``check_answer`` can still find one: the grader's review column names
+code that does).
 
 The instructor's hidden tests call the same functions with other random
 inputs (``seed``) and ``.assert_ok()``, which raises ``AssertionError`` with a
