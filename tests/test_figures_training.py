@@ -113,6 +113,22 @@ def test_plot_lr_search_draws_one_line_per_rule_and_circles_the_lowest_loss():
     assert lesson08.plot_lr_search(lrs, search, xlabel="peak η").axes[0].get_xlabel() == "peak η"
 
 
+def test_mean_validation_loss_is_the_mean_over_seeds_or_infinity_if_one_diverged():
+    assert lesson08.mean_validation_loss(record((2, 0.2))) == pytest.approx(0.22)
+    assert lesson08.mean_validation_loss([record((2, 0.2)), record((2, 0.4))]) == pytest.approx(0.33)
+    assert lesson08.mean_validation_loss([record((2, 0.2)), record((2, 1.0), diverged_at=3)]) == math.inf
+
+
+def test_plot_lr_search_draws_the_mean_over_seeds_when_given_several_runs_per_value():
+    lrs = [0.01, 0.1]
+    search = {"A": [[record((2, 0.9)), record((2, 0.5))], [record((2, 0.3)), record((2, 0.1))]]}
+    (ax,) = lesson08.plot_lr_search(lrs, search).axes
+    (line,) = lines_with_label(ax, "A")
+    np.testing.assert_allclose(line.get_ydata(), [0.77, 0.22])
+    (circle,) = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert float(circle.get_xdata()[0]) == 0.1
+
+
 def test_plot_loss_curves_draws_the_mean_over_seeds_per_epoch():
     fig = lesson08.plot_loss_curves({"A": [record((2.0, 1.0, 0.4)), record((2.0, 0.6, 0.2))]})
     ax_train, ax_val = fig.axes

@@ -136,12 +136,21 @@ def final_validation_loss(record: TrainingRecord) -> float:
     return math.inf if record.diverged_at is not None else float(record.val_loss[-1])
 
 
-def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]],
+def mean_validation_loss(runs: TrainingRecord | Sequence[TrainingRecord]) -> float:
+    """The mean of ``final_validation_loss`` over runs (one per seed): infinity if any of them diverged. A single
+    run's is its own."""
+    if isinstance(runs, TrainingRecord):
+        return final_validation_loss(runs)
+    return float(np.mean([final_validation_loss(r) for r in runs]))
+
+
+def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord | Sequence[TrainingRecord]]],
                    xlabel: str = "learning rate η") -> Figure:
     """For each optimizer, the validation loss after training against the learning rate (log-log).
 
-    ``search`` maps an optimizer's name to its runs, one per learning rate of
-    ``lrs``. The lowest point of each line (the chosen learning rate) is
+    ``search`` maps an optimizer's name to its runs, one entry per learning rate of
+    ``lrs``: a run, or the runs of several seeds, drawn at their mean (``mean_validation_loss``).
+    The lowest point of each line (the chosen learning rate) is
     circled. Losses above ``SEARCH_LOSS_TOP`` and runs that diverged are drawn
     at the top edge, as triangles. ``xlabel`` names what was searched (a peak
     learning rate, for a schedule).
@@ -149,7 +158,7 @@ def plot_lr_search(lrs: object, search: Mapping[str, Sequence[TrainingRecord]],
     lrs = np.asarray(lrs, dtype=float)
     fig, ax = plt.subplots(figsize=(WIDTH, 4.8), layout="constrained")
     for (label, records), color in zip(search.items(), COLORS):
-        losses = np.array([final_validation_loss(r) for r in records])
+        losses = np.array([mean_validation_loss(r) for r in records])
         draw_lr_sweep(ax, lrs, losses, label, color, top=SEARCH_LOSS_TOP)
     log_axis(ax, "x")
     log_axis(ax, "y")
