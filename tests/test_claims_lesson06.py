@@ -1,9 +1,12 @@
 """The claims of lesson 06 (notebooks/06_bias_correction.ipynb), re-checked where they could flip.
 
 Each test quotes the sentence it checks. The lesson's experiment (section 8) trains 48 settings with the
-seeds 0, 1, 2 for 10 epochs; here its conclusions meet three other seeds (3, 4, 5), the learning-rate
-sweeps extended until every best η is inside its grid, and, for the two conclusions about a fixed η,
-runs five times longer (50 epochs). The averages of sections 1 and 2 meet more seeds and longer signals.
+seeds 0, 1, 2 for 10 epochs; its comparisons are re-checked here paired, on twelve other seeds (20 to 31):
+each uncorrected run against its corrected twin with the same start and minibatches, the mean difference
+weighed against its standard error. Every learning-rate sweep here has its best η inside its grid (asserted).
+The catch-up at η = 0.001 and the cost of the missing correction at a large η (β₁ = 0) meet runs ten and
+five times longer (100 and 50 epochs) on four of those seeds. The early spikes meet three other seeds
+(3, 4, 5). The averages of sections 1 and 2 meet more seeds and longer signals.
 
 The grids are trained side by side (``train_grid`` below: ``lesson06.train_grid`` with the runs batched by
 ``tests/claims_batched.py``); ``test_the_batched_grid_is_the_lessons_train_grid`` holds it to the lesson's.
@@ -30,11 +33,15 @@ from claims_batched import Run, assert_same_as_train, train_batched
 pytestmark = pytest.mark.slow  # a few seconds of training
 
 MODEL = MLP(sizes=(64, 32, 10))
-NEW_SEEDS = (3, 4, 5)  # the lesson uses 0, 1, 2
-LESSON_SEEDS = (0, 1, 2)
-WITH_LRS = (0.001, 0.003, 0.01, 0.03, 0.1)  # the lesson's grid, and 0.1 above it
-WITHOUT_LRS = (0.0003, 0.001, 0.003, 0.01, 0.03)  # the lesson's grid, and 0.0003 below it
+SPIKE_SEEDS = (3, 4, 5)  # the lesson uses 0, 1, 2
+PAIRED_SEEDS = tuple(range(20, 32))  # twelve seeds for the paired comparisons
+LONG_SEEDS = PAIRED_SEEDS[:4]  # four of them for the runs of 50 and 100 epochs
 BETA2S = (0.99, 0.999, 0.9999)
+WITH_LRS = (0.001, 0.003, 0.01, 0.03)  # the lesson's grid
+# without the correction: the lesson's grid around each sweep's best η (it falls with β₂), 0.0003 added below
+# it at β₂ = 0.9999, and 0.03 there for the large fixed η
+WITHOUT_LRS = {0.99: (0.001, 0.003, 0.01, 0.03), 0.999: (0.001, 0.003, 0.01),
+               0.9999: (0.0003, 0.001, 0.003, 0.03)}
 
 
 @lru_cache(maxsize=1)
@@ -79,37 +86,47 @@ def test_the_batched_adam_is_trains_when_the_runs_share_a_setting():
 
 
 @pytest.fixture(scope="module")
-def new_seeds():
-    """Ten epochs on the new seeds: every (β₂, η, correction) of the sweeps with β₁ = 0.9, and the settings
-    with β₁ = 0 that the tests below read (η = 0.001 and η = 0.03 at β₂ = 0.9999)."""
-    rules = [Adam(lr=lr, beta1=0.9, beta2=beta2, bias_correction=correct)
-             for beta2 in BETA2S for correct, lrs in ((True, WITH_LRS), (False, WITHOUT_LRS)) for lr in lrs]
-    rules += [Adam(lr=0.001, beta1=0.0, beta2=beta2, bias_correction=correct)
-              for beta2 in BETA2S for correct in (True, False)]
-    rules += [Adam(lr=0.03, beta1=0.0, beta2=0.9999, bias_correction=correct) for correct in (True, False)]
-    return train_grid(rules, MODEL, digits(), epochs=10, batch_size=32, seeds=NEW_SEEDS)
+def paired():
+    """Ten epochs on the twelve paired seeds: for both β₁ and every β₂, the lesson's η grid with the
+    correction, and without it the η around each sweep's best (``WITHOUT_LRS``)."""
+    rules = [Adam(lr=lr, beta1=beta1, beta2=beta2, bias_correction=correct)
+             for beta1 in (0.9, 0.0) for beta2 in BETA2S
+             for correct, lrs in ((True, WITH_LRS), (False, WITHOUT_LRS[beta2])) for lr in lrs]
+    return train_grid(rules, MODEL, digits(), epochs=10, batch_size=32, seeds=PAIRED_SEEDS)
 
 
 @pytest.fixture(scope="module")
 def first_epochs():
-    """One epoch of every setting of the lesson's grid, on the new seeds: the early spikes."""
+    """One epoch of every setting of the lesson's grid, on three other seeds: the early spikes."""
     rules = [Adam(lr=lr, beta1=beta1, beta2=beta2, bias_correction=correct)
              for beta1 in (0.9, 0.0) for beta2 in BETA2S for lr in (0.001, 0.003, 0.01, 0.03)
              for correct in (True, False)]
-    return train_grid(rules, MODEL, digits(), epochs=1, batch_size=32, seeds=NEW_SEEDS)
+    return train_grid(rules, MODEL, digits(), epochs=1, batch_size=32, seeds=SPIKE_SEEDS)
+
+
+def long_runs(cells, epochs):
+    """{(β₁, β₂, η, correction): the test errors (%) after each epoch, one row per seed of ``LONG_SEEDS``}."""
+    keys = [(beta1, beta2, lr, correct) for beta1, beta2, lr in cells for correct in (True, False)]
+    records = train_batched([Run(Adam(lr=lr, beta1=beta1, beta2=beta2, bias_correction=correct), seed)
+                             for beta1, beta2, lr, correct in keys for seed in LONG_SEEDS],
+                            MODEL, digits(), epochs=epochs, evaluate_train=False, keep_thetas=True)
+    n = len(LONG_SEEDS)
+    return {key: 100 * np.array([[np.mean(MODEL.predict(theta, digits().X_test) != digits().y_test)
+                                   for theta in record.epoch_thetas] for record in records[k * n:(k + 1) * n]])
+            for k, key in enumerate(keys)}
+
+
+@pytest.fixture(scope="module")
+def catch_up():
+    """η = 0.001 for 100 epochs (ten times the lesson's), β₂ = 0.999 with β₁ = 0.9 and β₂ = 0.9999 with
+    β₁ = 0, with and without the correction."""
+    return long_runs([(0.9, 0.999, 0.001), (0.0, 0.9999, 0.001)], epochs=100)
 
 
 @pytest.fixture(scope="module")
 def fifty_epochs():
-    """Fifty epochs (five times the lesson's), on the lesson's seeds: β₁ = 0.9, the large fixed η at
-    β₂ = 0.9999, and the small one, 0.001, at β₂ = 0.999 and 0.9999, with and without the correction."""
-    rules = [Adam(lr=lr, beta1=0.9, beta2=beta2, bias_correction=correct)
-             for beta2, lr in ((0.9999, 0.03), (0.999, 0.001), (0.9999, 0.001)) for correct in (True, False)]
-    return train_grid(rules, MODEL, digits(), epochs=50, batch_size=32, seeds=LESSON_SEEDS)
-
-
-def mean_test_error(record: lesson06.GridRecord, **hyper) -> float:
-    return 100 * float(record.test_error[record.index(**hyper)].mean())
+    """η = 0.03, β₁ = 0, β₂ = 0.9999 for 50 epochs (five times the lesson's), with and without the correction."""
+    return long_runs([(0.0, 0.9999, 0.03)], epochs=50)
 
 
 def tuned(record: lesson06.GridRecord, **hyper) -> tuple[float, np.ndarray]:
@@ -120,6 +137,18 @@ def tuned(record: lesson06.GridRecord, **hyper) -> tuple[float, np.ndarray]:
     (best,) = best_on_grid(scores, η=lrs)
     assert 0 < best < len(lrs) - 1, f"best η {lrs[best]} on the edge of {lrs} for {hyper}"
     return lrs[best], 100 * record.test_error[rows[best]]
+
+
+def difference(record: lesson06.GridRecord, first: dict, second: dict) -> tuple[float, float]:
+    """The mean over the seeds of (test error of ``first`` − that of ``second``), in points of %, paired seed
+    by seed, and its standard error."""
+    d = 100 * (record.test_error[record.index(**first)] - record.test_error[record.index(**second)])
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
+
+
+def without_minus_with(record: lesson06.GridRecord, **hyper) -> tuple[float, float]:
+    """``difference`` of the uncorrected run and its corrected twin: > 0 when the correction is ahead."""
+    return difference(record, dict(hyper, bias_correction=False), dict(hyper, bias_correction=True))
 
 
 # --- sections 1 and 2: the average from zero ----------------------------------------------------------
@@ -181,8 +210,9 @@ def test_without_the_correction_the_first_epoch_jumps_and_with_it_the_loss_falls
 
 def test_without_the_correction_the_weights_and_outputs_blow_up_but_most_answers_stay_right():
     """'Without the correction the weights end the epoch about ten times larger, and the network's outputs
-    about sixty times larger … Yet most answers are right (87.5 % …, against 95.6 % with the correction).'
-    One epoch, η = 0.03, β₂ = 0.9999, on five seeds (the lesson: seed 0)."""
+    about sixty times larger … Yet most answers are right (on this seed 87.5 % …, against 95.6 % with the
+    correction).' One epoch, η = 0.03, β₂ = 0.9999, on five seeds (the lesson: seed 0): more than 70 % of the
+    training images right without the correction, fewer than with it."""
     for seed in range(5):
         runs = {correct: train(Adam(lr=0.03, beta2=0.9999, bias_correction=correct), MODEL, digits(), epochs=1,
                                seed=seed) for correct in (True, False)}
@@ -190,7 +220,7 @@ def test_without_the_correction_the_weights_and_outputs_blow_up_but_most_answers
         logit = {c: np.median(np.abs(MODEL.logits(r.theta, digits().X_train)).max(axis=1)) for c, r in runs.items()}
         assert 8 < norm[False] / norm[True] < 13
         assert 40 < logit[False] / logit[True] < 80
-        assert 0.75 < runs[False].train_accuracy[-1] < runs[True].train_accuracy[-1]
+        assert 0.7 < runs[False].train_accuracy[-1] < runs[True].train_accuracy[-1]
 
 
 # --- section 8: the experiment --------------------------------------------------------------------------
@@ -213,65 +243,122 @@ def test_only_uncorrected_runs_spike_on_other_seeds(first_epochs):
     assert (first_epochs.diverged_at == 0).all()
 
 
-def test_at_a_large_fixed_eta_the_missing_correction_costs_accuracy(new_seeds, fifty_epochs):
-    """'With β₂ = 0.9999 and η = 0.03 the uncorrected runs end at 4.5 % test error against 3.1 % (β₁ = 0.9),
-    and 6.3 % against 3.2 % (β₁ = 0).' Holds on seeds 3–5, and after 50 epochs."""
+def test_at_eta_01_the_corrected_runs_spike_too():
+    """'At η = 0.1, in the extended sweeps, the corrected runs spike too (on these three seeds to 2.1 times
+    the start), as any rule does at too large a learning rate.' The extended sweeps' two settings (β₁ = 0.9,
+    β₂ = 0.999 and 0.9999, with the correction), one epoch on the twelve paired seeds: for each, the median
+    seed's early spike above 1.5 (no corrected run at η ≤ 0.03 reaches it, above) and the worst above 2."""
+    rules = [Adam(lr=0.1, beta1=0.9, beta2=beta2) for beta2 in (0.999, 0.9999)]
+    spikes = train_grid(rules, MODEL, digits(), epochs=1, seeds=PAIRED_SEEDS).early_spike()
+    assert (np.median(spikes, axis=1) > 1.5).all() and (spikes.max(axis=1) > 2).all(), spikes  # 1.9, 4.4
+
+
+def test_at_a_large_fixed_eta_and_beta2_near_1_the_missing_correction_costs_accuracy(paired, fifty_epochs):
+    """'At a large fixed η and β₂ close to 1, the missing correction costs accuracy. With β₂ = 0.9999 and
+    η = 0.03 the uncorrected runs end at 4.5 % test error against 3.1 % (β₁ = 0.9), and 6.3 % against 3.2 %
+    (β₁ = 0), on these three seeds. (The course's tests pair a dozen other seeds: it holds for both β₁, and
+    with β₁ = 0 after five times as many epochs too.)' Paired on twelve other seeds, for both β₁: the
+    uncorrected runs end worse on average by more than half a point and by more than two standard errors.
+    β₁ = 0 after 50 epochs (four of those seeds): the same. (With β₁ = 0.9 the 50-epoch gap is about a point
+    on average but goes either way on single seeds: not claimed.)"""
     for beta1 in (0.9, 0.0):
-        cell = {"beta1": beta1, "beta2": 0.9999, "lr": 0.03}
-        assert mean_test_error(new_seeds, **cell, bias_correction=False) > \
-            mean_test_error(new_seeds, **cell, bias_correction=True) + 0.5
-    cell = {"beta2": 0.9999, "lr": 0.03}
-    assert mean_test_error(fifty_epochs, **cell, bias_correction=False) > \
-        mean_test_error(fifty_epochs, **cell, bias_correction=True) + 0.5
+        mean, se = without_minus_with(paired, beta1=beta1, beta2=0.9999, lr=0.03)
+        assert mean > 0.5 and mean > 2 * se, (beta1, mean, se)  # β₁ = 0.9: +1.28 ± 0.40, β₁ = 0: +1.60 ± 0.53
+    late = fifty_epochs[(0.0, 0.9999, 0.03, False)][:, -1] - fifty_epochs[(0.0, 0.9999, 0.03, True)][:, -1]
+    se = late.std(ddof=1) / np.sqrt(late.size)
+    assert late.mean() > 0.5 and late.mean() > 2 * se, late  # +1.73 ± 0.59
 
 
-def test_a_larger_learning_rate_in_disguise_helps_at_eta_0001_after_10_epochs_only(new_seeds, fifty_epochs):
+def test_with_beta2_099_the_uncorrected_runs_do_as_well_or_better_at_that_eta(paired):
+    """'With β₂ = 0.99 the uncorrected runs do as well at that η, or better.' Paired on twelve seeds, η = 0.03,
+    both β₁: the uncorrected runs' test error is on average at most a quarter of a point above the corrected
+    ones' (the old claim, that a large η alone makes the missing correction cost accuracy, fails here)."""
+    for beta1 in (0.9, 0.0):
+        mean, se = without_minus_with(paired, beta1=beta1, beta2=0.99, lr=0.03)
+        assert mean < 0.25, (beta1, mean, se)  # β₁ = 0.9: −1.69 ± 0.37, β₁ = 0: −0.28 ± 0.56
+
+
+def test_a_larger_learning_rate_in_disguise_helps_at_eta_0001_after_10_epochs(paired):
     """'At η = 0.001 every uncorrected setting ends with a lower test error than its corrected twin after
-    these 10 epochs … This one depends on the window: given many more epochs the corrected runs catch up.'
-    Seeds 3–5, all six (β₁, β₂): lower by more than a point after 10 epochs. After 50 epochs (β₂ = 0.999
-    and 0.9999), the uncorrected runs are no longer ahead."""
+    these 10 epochs.' Paired on twelve seeds, all six (β₁, β₂): lower on average, by more than three standard
+    errors."""
     for beta1 in (0.9, 0.0):
         for beta2 in BETA2S:
-            cell = {"beta1": beta1, "beta2": beta2, "lr": 0.001}
-            assert mean_test_error(new_seeds, **cell, bias_correction=False) < \
-                mean_test_error(new_seeds, **cell, bias_correction=True) - 1
-    for beta2 in (0.999, 0.9999):
-        cell = {"beta2": beta2, "lr": 0.001}
-        assert mean_test_error(fifty_epochs, **cell, bias_correction=False) >= \
-            mean_test_error(fifty_epochs, **cell, bias_correction=True)
+            mean, se = without_minus_with(paired, beta1=beta1, beta2=beta2, lr=0.001)
+            assert mean < -3 * se, (beta1, beta2, mean, se)  # from −0.88 ± 0.16 to −3.57 ± 0.40
 
 
-def test_the_best_eta_moves_with_beta2_only_without_the_correction(new_seeds):
+def test_given_many_more_epochs_the_corrected_runs_catch_up(catch_up):
+    """'Given more epochs the corrected runs catch up. The gap, 3 to 4 points after these 10 epochs with
+    β₂ = 0.999 or 0.9999, is down to a few tenths of a point after five times as many epochs and is gone
+    after ten times as many.' η = 0.001, four seeds paired, β₂ = 0.999 (β₁ = 0.9) and 0.9999 (β₁ = 0):
+    after 10 epochs the uncorrected runs lead by more than 2 points in each; over both, after 50 epochs the
+    mean gap is under 0.6 points and a fifth of the 10-epoch one, after 100 under 0.5 and a tenth of it
+    (+2.4 and +3.1; −0.35; −0.18)."""
+    gaps = np.concatenate([runs[True] - runs[False] for runs in
+                           ({c: catch_up[(b1, b2, 0.001, c)] for c in (True, False)}
+                            for b1, b2 in ((0.9, 0.999), (0.0, 0.9999)))])  # with − without, per seed
+    n = len(LONG_SEEDS)
+    early = gaps[:, 9]
+    assert early[:n].mean() > 2 and early[n:].mean() > 2, early  # +2.4 and +3.1
+    for epochs, points, share in ((50, 0.6, 5), (100, 0.5, 10)):
+        late = gaps[:, epochs - 1].mean()
+        assert abs(late) < points and abs(late) < early.mean() / share, (epochs, late, early.mean())
+
+
+def test_the_best_eta_moves_with_beta2_only_without_the_correction(paired):
     """'With the correction … the validation choice is 0.01 or 0.03 in all six. Without it, the best η
-    falls as β₂ grows, down to 0.003 or 0.001 at β₂ = 0.9999.' On seeds 3–5, β₁ = 0.9, each sweep with its
-    best η inside its grid."""
-    with_ = [tuned(new_seeds, beta1=0.9, beta2=b2, bias_correction=True)[0] for b2 in BETA2S]
-    without = [tuned(new_seeds, beta1=0.9, beta2=b2, bias_correction=False)[0] for b2 in BETA2S]
-    assert set(with_) <= {0.01, 0.03}
-    assert without == sorted(without, reverse=True) and without[-1] in (0.001, 0.003) and without[0] > without[-1]
+    falls as β₂ grows, down to 0.003 or 0.001 at β₂ = 0.9999.' Chosen by the mean validation error of twelve
+    seeds, both β₁, each sweep with its best η inside its grid."""
+    for beta1 in (0.9, 0.0):
+        with_ = [tuned(paired, beta1=beta1, beta2=b2, bias_correction=True)[0] for b2 in BETA2S]
+        without = [tuned(paired, beta1=beta1, beta2=b2, bias_correction=False)[0] for b2 in BETA2S]
+        assert set(with_) <= {0.01, 0.03}, with_
+        assert without == sorted(without, reverse=True) and without[-1] in (0.001, 0.003), without
+        assert without[0] > without[-1], without
 
 
-def test_with_eta_retuned_the_two_versions_end_within_the_spread_of_the_seeds(new_seeds):
+def test_near_the_best_eta_the_three_beta2_give_the_same_test_error(paired):
+    """'With the correction, the three β₂ give nearly the same test error near the best η (0.01; further
+    from it they part)' and, of the tuned runs, 'the corrected runs do about equally well for all three β₂'.
+    Paired on twelve seeds, η = 0.01, both β₁: every two β₂ within 0.3 points of each other on average. At
+    η = 0.03 they part: β₂ = 0.99 ends behind 0.9999 by more than half a point (β₁ = 0.9)."""
+    for beta1 in (0.9, 0.0):
+        for k, first in enumerate(BETA2S):
+            for second in BETA2S[k + 1:]:
+                mean, se = difference(paired, dict(beta1=beta1, beta2=first, lr=0.01, bias_correction=True),
+                                      dict(beta1=beta1, beta2=second, lr=0.01, bias_correction=True))
+                assert abs(mean) < 0.3, (beta1, first, second, mean, se)
+    mean, se = difference(paired, dict(beta1=0.9, beta2=0.99, lr=0.03, bias_correction=True),
+                          dict(beta1=0.9, beta2=0.9999, lr=0.03, bias_correction=True))
+    assert mean > 0.5 and mean > 2 * se, (mean, se)  # +1.69 ± 0.48
+
+
+def test_with_eta_retuned_the_two_versions_tie(paired):
     """'With η re-tuned on the validation part, the uncorrected versions reach test errors within about half
-    a point of the corrected ones, inside the spread of the seeds.' Seeds 3–5, β₁ = 0.9: within one point,
-    and within the larger of the two versions' ranges over the seeds."""
-    for beta2 in BETA2S:
-        _, with_ = tuned(new_seeds, beta1=0.9, beta2=beta2, bias_correction=True)
-        _, without = tuned(new_seeds, beta1=0.9, beta2=beta2, bias_correction=False)
-        gap = abs(with_.mean() - without.mean())
-        assert gap < 1.0
-        assert gap <= max(np.ptp(with_), np.ptp(without))
+    a point of the corrected ones on these three seeds … paired over many more seeds (the tests: a dozen,
+    each η chosen by their mean validation error), the two tie to within half a point for all six (β₁, β₂).'
+    Each η chosen by the mean validation error of twelve seeds (20–31), inside its sweep: for all six, the
+    mean paired difference is under 0.5 points and under 2.5 standard errors (the largest: +0.21 ± 0.24)."""
+    for beta1 in (0.9, 0.0):
+        for beta2 in BETA2S:
+            _, with_ = tuned(paired, beta1=beta1, beta2=beta2, bias_correction=True)
+            _, without = tuned(paired, beta1=beta1, beta2=beta2, bias_correction=False)
+            d = without - with_
+            mean, se = d.mean(), d.std(ddof=1) / np.sqrt(d.size)
+            assert abs(mean) < 0.5 and abs(mean) < 2.5 * se, (beta1, beta2, mean, se)
 
 
-def test_no_run_diverges_or_gets_stuck(new_seeds, first_epochs):
-    """'No run diverged or got stuck: after the first epoch even the worst spiking run misclassifies only
-    17.2 % of the validation images …, and after ten epochs no uncorrected run has a test error above 6.7 %
-    (the worst corrected run … has 7.8 %).' Seeds 3–5, η of the lesson's grid: no divergence, every spiking
-    run below 25 % validation error after its first epoch, and no uncorrected run worse than the worst
-    corrected one after ten."""
-    in_grid = np.array([0.001 <= rule.lr <= 0.03 for rule in new_seeds.rules])
-    corrected = np.array([rule.bias_correction for rule in new_seeds.rules])
-    assert (new_seeds.diverged_at == 0).all() and (first_epochs.diverged_at == 0).all()
-    spiky = first_epochs.early_spike() > 2
-    assert spiky.any() and (first_epochs.val_error[..., 1][spiky] < 0.25).all()
-    assert new_seeds.test_error[in_grid & ~corrected].max() <= new_seeds.test_error[in_grid & corrected].max()
+def test_no_run_diverges_or_gets_stuck(paired, first_epochs):
+    """'No run diverged or got stuck: on these three seeds, after the first epoch even the worst spiking run
+    misclassifies only 17.2 % of the validation images (guessing misses 90 %), and after ten epochs no
+    uncorrected run has a test error above 6.7 % …; on other seeds the worst runs differ, still far from
+    chance (the tests).' On the twelve paired seeds and on seeds 3–5 (first epoch): no divergence, every
+    spiking run (early spike above 2) below 35 % validation error after its first epoch (27.2 % at worst;
+    the old bound, 25 %, fails on them), and after ten epochs every uncorrected run below 12 % test error."""
+    assert (paired.diverged_at == 0).all() and (first_epochs.diverged_at == 0).all()
+    for record in (paired, first_epochs):
+        spiky = record.early_spike() > 2
+        assert spiky.any() and (record.val_error[..., 1][spiky] < 0.35).all()
+    corrected = np.array([rule.bias_correction for rule in paired.rules])
+    assert paired.test_error[~corrected].max() < 0.12  # 7.5 %

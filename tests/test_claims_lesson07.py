@@ -2,10 +2,11 @@
 
 Each test names the sentence it checks. The lesson shows one horizon and one seed; here the claims meet
 horizons 5-10 times longer, other learning rates and starts, and three more seeds for anything stochastic
-(the noise experiment, the training runs on the digits). The helpers repeat the notebook's few lines (its
-``adamw_step``, vectorised over rows of θ) so that this file does not depend on the drawing code. The
-training runs on the digits are trained side by side (``train_batched`` of ``tests/claims_batched.py``),
-held to ``train`` by ``test_the_batched_digits_runs_are_trains``.
+(the noise experiment, the training runs on the digits); the accuracies meet thirty more seeds, paired.
+The helpers repeat the notebook's few lines (its ``adamw_step``, vectorised over rows of θ) so that this
+file does not depend on the drawing code. The training runs on the digits are trained side by side
+(``train_batched`` of ``tests/claims_batched.py``), held to ``train`` by
+``test_the_batched_digits_runs_are_trains``.
 """
 
 from __future__ import annotations
@@ -290,11 +291,48 @@ def test_adam_l2_spends_its_decay_on_weights_with_a_small_gradient_history(seed)
     assert abs(norms[0] / norms[1] - 1) < 0.1  # the λ matched on seed 0 still matches the norms to 10 %
 
 
+PAIRED_SEEDS = tuple(range(30, 60))  # thirty seeds for the accuracies: none of the lesson's (0) or the above
+ACCURACY_RULES = ("none", "L2 matched", "W 1")
+
+
+@lru_cache(maxsize=1)
+def right_counts() -> tuple[np.ndarray, np.ndarray]:
+    """Validation and test images right after EPOCHS epochs: one row per seed of PAIRED_SEEDS, one column per
+    rule of ACCURACY_RULES (no decay, Adam + L2 at the matched λ, AdamW with λ = 1)."""
+    data = load_digits_classification(seed=0)
+    keys = [(seed, name) for seed in PAIRED_SEEDS for name in ACCURACY_RULES]
+    records = train_batched([Run(RULES[name], seed) for seed, name in keys], MODEL, data, epochs=EPOCHS,
+                            evaluate_train=False)
+    val = np.array([round(r.val_accuracy[-1] * len(data.y_val)) for r in records])
+    test = np.array([int(np.sum(MODEL.predict(r.theta, data.X_test) == data.y_test)) for r in records])
+    shape = (len(PAIRED_SEEDS), len(ACCURACY_RULES))
+    return val.reshape(shape), test.reshape(shape)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", DIGITS_SEEDS)
-def test_validation_accuracy_cannot_tell_the_rules_apart(seed):
-    """'The same accuracy, to within one image ... this measurement cannot tell the two rules apart, nor either
-    of them from no decay' (seed 0): on other seeds the three stay within a few images (1 image = 0.28 %)."""
-    runs = digits_runs(seed)
-    right = [round(runs[name].val_accuracy[-1] * 360) for name in ("none", "L2 matched", "W 1")]
-    assert max(right) - min(right) <= 4, right
+def test_one_seed_cannot_tell_the_rules_apart():
+    """'One seed cannot tell the three apart: from seed to seed they differ by a few images, in either
+    direction …' Thirty seeds, validation images: every two of the three rules swap places on some seeds
+    (each ahead of the other on at least one), and on every seed the three end within 10 images (2.8 %) of
+    each other. (Within 4 images, the old test's bound, fails on three of these seeds: spreads of 5, 6, 8.)"""
+    val, _ = right_counts()
+    for i in range(3):
+        for j in range(i + 1, 3):
+            d = val[:, i] - val[:, j]
+            assert (d > 0).any() and (d < 0).any(), (ACCURACY_RULES[i], ACCURACY_RULES[j], d)
+    assert np.ptp(val, axis=1).max() <= 10, np.ptp(val, axis=1)
+
+
+@pytest.mark.slow
+def test_over_many_paired_seeds_the_decayed_runs_get_a_little_more_right():
+    """'Paired over many seeds, the tests find the decayed runs a little ahead of no decay on the test
+    images: Adam + L2 by about two images, AdamW by about one. Here, at one shared η and matched norm, Adam + L2
+    is, if anything, slightly ahead of AdamW.' Thirty seeds, the 359 test images, paired: Adam + L2 ahead of
+    no decay on average by 0.5 to 3.5 images and by more than two standard errors (+2.27 ± 0.41); AdamW ahead
+    by 0 to 2 images (+0.77 ± 0.47); Adam + L2 ahead of AdamW by 0 to 3 (+1.50 ± 0.40)."""
+    _, test = right_counts()
+    none, l2, w = test.T
+    se = np.std(l2 - none, ddof=1) / np.sqrt(len(none))
+    assert 0.5 < np.mean(l2 - none) < 3.5 and np.mean(l2 - none) > 2 * se, (np.mean(l2 - none), se)
+    assert 0 < np.mean(w - none) < 2, np.mean(w - none)
+    assert 0 < np.mean(l2 - w) < 3, np.mean(l2 - w)
