@@ -99,6 +99,19 @@ def test_within_20_epochs_b8_ends_lowest_and_b1_jitters_above_the_larger_batches
     assert np.all(first_tenth[1] < first_tenth[8])  # after a tenth of an epoch, B = 1 is ahead
 
 
+def test_within_20_epochs_b8_ends_lowest_on_most_of_16_seeds():
+    # "Here B = 8 ends lowest (as it does on most other seeds, not every one: the tests)": seeds 0-15, the
+    # lesson's window; on one of them (seed 6) B = 64 ends a little lower.
+    seeds = tuple(range(16))
+    ends = {}
+    for b in (1, 8, 64, N):
+        losses = excess_losses(run_seeds(SGD(lr=0.01), X, Y, b, 20, seeds), X, Y, L_MIN)
+        ends[b] = losses[-int(np.ceil(N / b)):].mean(axis=0)
+    assert ends[8].mean() / ends[64].mean() < 0.9  # seen: 0.82
+    lowest = ends[8] < np.minimum.reduce([ends[1], ends[64], ends[N]])
+    assert lowest.sum() >= 14  # seen: 15 of 16
+
+
 def test_per_step_the_larger_batch_reaches_a_lower_level():
     # "Larger batches reach a lower level, but 20 epochs are only 120 steps for B = 64 ... so they end before
     #  they get there"; summary: "per step, larger batches make as much at first and then go lower".
