@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from lessons_lib.tooling.notebooks import execute_in_place, figure_mismatches, hygiene_problems, joined_streams, main
+from lessons_lib.tooling.notebooks import execute_in_place, figure_mismatches, hygiene_problems, main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,26 +92,17 @@ def test_hygiene_reports_unintended_errors_only():
 
 
 @pytest.mark.slow  # starts a kernel
-def test_printing_flushed_in_pieces_is_stored_as_one_output():
-    """stdout in three pieces, then a figure, then stdout again, and stderr between: each run of one stream is
-    joined; nothing moves past another output."""
-    outputs = [new_output("stream", name="stdout", text="a\n"), new_output("stream", name="stdout", text="b"),
-               new_output("stream", name="stdout", text="c\n"), new_output("stream", name="stderr", text="!\n"),
-               new_output("display_data", data={"text/plain": "<Figure>"}),
-               new_output("stream", name="stdout", text="d\n")]
-    joined = joined_streams(outputs)
-    assert [(o.output_type, o.get("name"), o.get("text")) for o in joined] == [
-        ("stream", "stdout", "a\nbc\n"), ("stream", "stderr", "!\n"), ("display_data", None, None),
-        ("stream", "stdout", "d\n")]
-
-
 def test_run_executes_in_place(tmp_path):
     path = tmp_path / "demo.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell("x = 6 * 7"), new_code_cell("print(x)")]), path)
+    # The last cell prints in three pieces, each flushed to the client apart (the sleeps): stored as one output.
+    pieces = "import sys, time\nfor piece in 'abc':\n    print(piece, flush=True)\n    time.sleep(0.05)"
+    nbformat.write(new_notebook(cells=[new_code_cell("x = 6 * 7"), new_code_cell("print(x)"),
+                                       new_code_cell(pieces)]), path)
     execute_in_place(path, timeout=60)
     notebook = nbformat.read(path, as_version=4)
     assert hygiene_problems(notebook) == []
     assert notebook.cells[1].outputs[0].text == "42\n"
+    assert [(o.output_type, o.text) for o in notebook.cells[2].outputs] == [("stream", "a\nb\nc\n")]
 
 
 @pytest.mark.slow  # starts a kernel

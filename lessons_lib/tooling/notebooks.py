@@ -6,7 +6,7 @@ For maintainers, not learners. Three jobs:
   notebook in place, in a fresh kernel, top to bottom, so that every stored
   output comes from a real run. A notebook whose run fails is left untouched.
   What a cell prints is stored as one output however the kernel flushed it
-  (``joined_streams``), so the stored file does not depend on timing.
+  (nbconvert's ``CoalesceStreamsPreprocessor``), so the stored file does not depend on timing.
 * ``python -m lessons_lib.tooling.notebooks check notebooks/*.ipynb`` lists notebooks
   with code cells that were never executed, executed out of order, or that
   stored an error nobody marked as intended.
@@ -55,6 +55,7 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
     The file itself is not touched.
     """
     from nbclient import NotebookClient  # imported here: learners never need it
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
@@ -68,27 +69,10 @@ def execute(path: str | Path, timeout: int = 120) -> nbformat.NotebookNode:
         extra_arguments=list(QUIET_KERNEL),
     )
     client.execute()
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs = joined_streams(cell.outputs)
+    # A kernel sends what a cell prints in as many pieces as it happened to flush; nbval joins consecutive
+    # pieces before it compares, and the stored notebook should not depend on the timing either.
+    CoalesceStreamsPreprocessor().preprocess(notebook, {})
     return notebook
-
-
-def joined_streams(outputs: list) -> list:
-    """The outputs with each run of consecutive stream outputs of one name (stdout, stderr) joined into one.
-
-    A kernel sends what a cell prints in as many pieces as it happened to flush; nbval joins them before it
-    compares, and the stored notebook should not depend on it either. Other outputs keep their places.
-    """
-    joined = []
-    for output in outputs:
-        previous = joined[-1] if joined else None
-        if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
-                and previous.name == output.name):
-            previous.text += output.text
-        else:
-            joined.append(output)
-    return joined
 
 
 def execute_in_place(path: str | Path, timeout: int = 120) -> None:
