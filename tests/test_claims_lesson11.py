@@ -514,6 +514,7 @@ def test_the_order_of_the_race_on_thirty_seeds():
     for name in ("SGD + momentum", "Adam", "Muon + AdamW"):
         assert abs(np.mean(losses[name] - adamw)) < noise / 4, name
     assert np.all(losses["Adam"] > adamw)  # just above, on every seed
+    assert tuned()["Adam"][0] == tuned()["AdamW"][0]  # 'the two differ only by AdamW's weight decay': one η
     for name in ("ADOPT", "Adafactor"):
         assert np.mean(losses[name] - adamw) > noise / 4, name
     assert set(ranked[-2:]) == {"ADOPT", "Adafactor"}
